@@ -1,0 +1,237 @@
+"""The contract between provider adapters and the rest of callfunnel.
+
+An adapter knows one PBX: how it signs a request, how it says "hello", how one request splits
+into stored events with idempotency keys, and how one stored event becomes normalised call
+events. Nothing outside ``app/webhooks/providers/`` may know a provider's field names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, Protocol
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from app.zones import ZoneName
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+class CallStatus(StrEnum):
+    RINGING = "ringing"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        CallStatus.ANSWERED,
+        CallStatus.NO_ANSWER,
+        CallStatus.BUSY,
+        CallStatus.FAILED,
+        CallStatus.CANCELLED,
+    }
+)
+
+
+class ProviderError(Exception):
+    """Base of the errors an adapter raises; each maps to one HTTP answer."""
+
+
+class SignatureError(ProviderError):
+    """The request is not authentic (401, nothing stored)."""
+
+
+class ForbiddenSourceError(ProviderError):
+    """The request came from an address outside the integration's allow-list (403)."""
+
+
+class MalformedRequestError(ProviderError):
+    """The request cannot be read at all (422, nothing stored)."""
+
+
+class NormalisationError(ProviderError):
+    """An authentic, stored event could not be turned into call events (kept as ``failed``)."""
+
+
+class ProviderConfig(BaseModel):
+    """Settings every integration has; adapters extend it with their secrets.
+
+    Secret fields are listed in ``secret_fields`` so that responses and logs can leave them out.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+
+    timezone: ZoneName = "UTC"
+    default_region: str = "RU"
+
+    @field_validator("default_region")
+    @classmethod
+    def _region_code(cls, value: str) -> str:
+        if len(value) != 2 or not value.isalpha():
+            raise ValueError("default_region must be a two-letter country code")
+        return value.upper()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def public_dict(self) -> dict[str, object]:
+        """The config without its secrets: safe for responses and logs."""
+        return {k: v for k, v in self.model_dump().items() if k not in self.secret_fields}
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRequest:
+    """One HTTP request as the PBX sent it, before anything is trusted."""
+
+    method: str
+    subpath: str  # what follows /webhooks/{provider}/{integration_id}, without the leading "/"
+    query: Mapping[str, str]
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    client_ip: str | None = None
+    # Twilio signs the full URL it called, so its adapter needs the {integration_id} of the path
+    # and the query string exactly as received (without "?"), not a re-encoded ``query``.
+    integration_id: str = ""
+    raw_query: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeReply:
+    """A provider set-up check answered without storing anything."""
+
+    status_code: int = 200
+    text: str = ""
+    media_type: str = "text/plain"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One event as kept in ``webhook_event``: enough to normalise it again on replay."""
+
+    dedupe_key: str
+    subpath: str
+    content_type: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingRef:
+    """A recording the PBX says exists; fetching it is the recording worker's job."""
+
+    provider_ref: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """One normalised fact about one provider call.
+
+    Every field but ``provider_call_id`` may be unknown (``None``): the merge keeps what it knows
+    and fills the rest as other events arrive. ``final`` marks the provider's summary/end event,
+    whose durations and status win over anything else.
+    """
+
+    provider_call_id: str
+    occurred_at: datetime | None = None
+    leg_id: str | None = None
+    seq: int | None = None
+    final: bool = False
+    direction: Direction | None = None
+    status: CallStatus | None = None
+    extension: str | None = None  # the employee's side, as a PBX extension
+    external_number: str | None = None  # the customer's side, raw (normalised by app.calls.phones)
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    ring_seconds: int | None = None
+    talk_seconds: int | None = None
+    duration_seconds: int | None = None
+    disconnect_reason: str | None = None
+    recording: RecordingRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """A call described plainly, from which the signing helpers build a provider's real requests.
+
+    Used by the tests and by the demo-data generator: both must speak to the webhooks exactly as the
+    PBX would.
+    """
+
+    call_id: str
+    direction: Direction
+    extension: str
+    external_number: str  # E.164
+    started_at: datetime  # UTC
+    answered_at: datetime | None
+    ended_at: datetime
+    status: CallStatus
+    recording_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """A request ready to send: path relative to /webhooks/{provider}/{integration_id}."""
+
+    method: str
+    subpath: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: str = ""
+
+
+class ProviderAdapter(Protocol):
+    name: str
+    config_model: type[ProviderConfig]
+
+    def handshake(self, request: InboundRequest, config: ProviderConfig) -> HandshakeReply | None:
+        """Answer a set-up check (nothing is stored), or ``None`` for a real delivery."""
+
+    def verify(self, request: InboundRequest, config: ProviderConfig) -> None:
+        """Raise ``SignatureError``/``ForbiddenSourceError`` unless the request is authentic."""
+
+    def split(self, request: InboundRequest) -> Sequence[StoredEvent]:
+        """Cut a verified request into stored events, each with its idempotency key."""
+
+    def normalise(self, event: StoredEvent, config: ProviderConfig) -> Sequence[CallEvent]:
+        """Turn one stored event into call events (maybe none); ``NormalisationError`` if not."""
+
+    def webhook_urls(self, config: ProviderConfig, base_path: str) -> Mapping[str, str]:
+        """The URLs to paste into the PBX, by purpose; the first is the main one.
+
+        ``base_path`` is ``/webhooks/{provider}/{integration_id}``.
+        """
+
+    def signed_requests(
+        self, call: CallSpec, config: ProviderConfig, *, integration_id: str
+    ) -> Sequence[SignedRequest]:
+        """Build the requests this provider would send for ``call``, signed with ``config``."""
+
+
+def field_hash_key(fields: Mapping[str, str]) -> str:
+    """Idempotency key for providers that give an event no identity of its own.
+
+    A hash of the decoded fields, sorted, so a byte- or field-identical redelivery dedupes while two
+    different events (say two NOTIFY_INTERNAL of one ring group) never collide.
+    """
+    canonical = json.dumps(sorted(fields.items()), ensure_ascii=False, separators=(",", ":"))
+    return "h:" + hashlib.sha256(canonical.encode()).hexdigest()
