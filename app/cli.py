@@ -1,0 +1,151 @@
+"""The ``callfunnel`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import migrations
+from app.auth.repository import api_key_repository
+from app.auth.roles import Role
+from app.auth.service import api_key_service
+from app.config import Settings, get_settings
+from app.db import Database, create_engine
+from app.errors import ProblemError
+
+T = TypeVar("T")
+
+cli = typer.Typer(
+    help="callfunnel: cold-call funnel analytics for cloud PBXs.", no_args_is_help=True
+)
+apikey_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+cli.add_typer(apikey_cli, name="apikey")
+
+
+def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed unit of work against the configured database."""
+
+    async def run() -> T:
+        database = Database(create_engine(settings))
+        try:
+            async with database.sessions.begin() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except ProblemError as exc:
+        typer.secho(f"error: {exc.detail}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=1) from exc
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    from app.main import create_app
+
+    # Our own middleware logs every request with integration ids masked; uvicorn's would not.
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning")
+
+
+@cli.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Upgrade the database schema (CALLFUNNEL_DATABASE_URL) to REVISION."""
+    migrations.upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_migrate: Annotated[
+        bool, typer.Option("--no-migrate", help="Do not upgrade the schema first.")
+    ] = False,
+) -> None:
+    """Migrate the database to head, then serve the API."""
+    settings = get_settings()
+    if not no_migrate:
+        migrations.upgrade(settings.database_url)
+    _serve(settings, host, port)
+
+
+@cli.command()
+def demo(
+    database: Annotated[Path, typer.Option(help="The SQLite file to (re)create.")] = Path(
+        "demo.db"
+    ),
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Start from a fresh SQLite database with an admin key, print it, and serve."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    settings = get_settings().model_copy(
+        update={"database_url": f"sqlite+aiosqlite:///{database.resolve()}"}
+    )
+    migrations.upgrade(settings.database_url)
+    _, key = _in_session(
+        settings,
+        lambda session: api_key_service.create(
+            session, name="demo admin", role=Role.ADMIN, employee_id=None
+        ),
+    )
+    base = f"http://{host}:{port}"
+    typer.echo(
+        f"\ncallfunnel demo is starting on {base}  (API docs: {base}/docs)\n"
+        f"admin API key: {key}\n\n"
+        f"try:\n  curl -H 'Authorization: Bearer {key}' {base}/api/v1/settings/economics\n"
+        f"  curl -H 'Authorization: Bearer {key}' {base}/api/v1/employees\n"
+    )
+    _serve(settings, host, port)
+
+
+@apikey_cli.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    role: Annotated[Role, typer.Option(help="admin, head or manager.")],
+    employee: Annotated[
+        str | None, typer.Option(help="Employee id (required for a manager key).")
+    ] = None,
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    row, key = _in_session(
+        get_settings(),
+        lambda session: api_key_service.create(session, name=name, role=role, employee_id=employee),
+    )
+    typer.echo(f"created {row.id} ({role.value}); the key is shown only now:\n{key}")
+
+
+@apikey_cli.command("list")
+def apikey_list() -> None:
+    """List keys (never the keys themselves)."""
+
+    async def rows(session: AsyncSession) -> list[str]:
+        keys = await api_key_repository.list(session, limit=10_000, after_id=None)
+        return [
+            f"{k.id}\t{k.role}\t{k.prefix}…\t{k.name}\t"
+            f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'active'}"
+            for k in keys
+        ]
+
+    for line in _in_session(get_settings(), rows):
+        typer.echo(line)
+
+
+@apikey_cli.command("revoke")
+def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")]) -> None:
+    """Revoke a key; requests with it are refused from now on."""
+    _in_session(get_settings(), lambda session: api_key_service.revoke(session, key_id))
+    typer.echo(f"revoked {key_id}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,91 @@
+"""Configuration: one object, read from ``CALLFUNNEL_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.zones import ZoneName
+
+MIN_PRODUCTION_KEY_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(RuntimeError):
+    """The service must not start with this configuration."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CALLFUNNEL_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./callfunnel.db"
+    bootstrap_admin_key: SecretStr | None = None
+    timezone: ZoneName = "Europe/Moscow"
+    recordings_dir: Path = Path("./recordings")
+    # How long a SQLite writer waits for the lock; concurrent requests queue behind each other.
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    max_webhook_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "database_url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_a_strong_key(self) -> Settings:
+        key = self.bootstrap_admin_key
+        if (
+            self.env is Environment.PRODUCTION
+            and key is not None
+            and len(key.get_secret_value()) < MIN_PRODUCTION_KEY_LENGTH
+        ):
+            raise ValueError(
+                "CALLFUNNEL_BOOTSTRAP_ADMIN_KEY must be at least "
+                f"{MIN_PRODUCTION_KEY_LENGTH} characters in production"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def startup_warnings(self) -> list[str]:
+        warnings: list[str] = []
+        if self.env is Environment.PRODUCTION and self.is_sqlite:
+            warnings.append(
+                "SQLite in production: one writer at a time and one machine only; "
+                "use PostgreSQL (CALLFUNNEL_DATABASE_URL=postgresql+asyncpg://...)"
+            )
+        return warnings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def _settings_of_app(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(_settings_of_app)]

@@ -1,0 +1,153 @@
+"""Engine, sessions and the declarative base.
+
+The request is the transaction: a route's session is committed once, after the route returns, by
+``get_session``; services and repositories never commit. Webhooks are the one exception and commit
+explicitly before answering (see ``app.webhooks.service``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+from app.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Read-only connections carry this option so that SQLite does not take the write lock for them.
+READ_ONLY = "callfunnel_read_only"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on both databases.
+
+    SQLite stores no offset, so values are normalised to UTC on the way in and tagged as UTC on the
+    way out; naive datetimes are refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: callfunnel stores only timezone-aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the sqlite3 module so that BEGIN below is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A deferred transaction that later writes can fail at once with "database is locked" (the
+        # busy handler is not used when upgrading a read lock). IMMEDIATE takes the write lock up
+        # front, so concurrent writers queue on busy_timeout instead. Readers keep a plain BEGIN:
+        # in WAL mode they never block or wait for the writer.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        engine = create_async_engine(
+            settings.database_url,
+            connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+        )
+        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_async_engine(
+        settings.database_url, pool_size=10, max_overflow=10, pool_pre_ping=True
+    )
+
+
+class Database:
+    """The engine and its two session factories (read-write and read-only)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    async def session_scope(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """One unit of work: committed when the caller finishes cleanly, rolled back otherwise."""
+        factory = self.read_sessions if read_only else self.sessions
+        async with factory() as session:
+            session.info[READ_ONLY] = read_only
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            if not read_only:
+                await session.commit()
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: read-only for GET/HEAD, committed before the response is sent."""
+    read_only = request.method in {"GET", "HEAD", "OPTIONS"}
+    async for session in get_database(request).session_scope(read_only=read_only):
+        yield session
+
+
+# scope="function": commit before the response goes out, so a failed commit is never reported as
+# success (the default "request" scope would run it after the response was sent).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

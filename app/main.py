@@ -1,0 +1,103 @@
+"""The application factory: routers, error handlers, middleware and the lifespan."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+
+from app.auth.dependencies import current_principal
+from app.auth.router import router as api_keys_router
+from app.auth.service import api_key_service
+from app.config import Settings, get_settings
+from app.db import Database, create_engine
+from app.employees.router import router as employees_router
+from app.errors import install_error_handlers
+from app.health import router as health_router
+from app.ids import new_id
+from app.integrations.router import router as integrations_router
+from app.logging import configure_logging
+from app.settings.router import router as settings_router
+
+log = structlog.get_logger("callfunnel")
+
+# Integration ids sit in unauthenticated webhook URLs: an access log must not give them away.
+_INTEGRATION_ID = re.compile(r"(intg_[A-Za-z0-9_-]{4})[A-Za-z0-9_-]+")
+
+
+# A caller's own request id is echoed only when it cannot smuggle anything into a log line.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def mask_integration_ids(path: str) -> str:
+    return _INTEGRATION_ID.sub(r"\1…", path)
+
+
+async def _bootstrap_admin(database: Database, settings: Settings) -> None:
+    if settings.bootstrap_admin_key is None:
+        return
+    async with database.sessions.begin() as session:
+        created = await api_key_service.ensure_bootstrap_admin(
+            session, settings.bootstrap_admin_key.get_secret_value()
+        )
+    if created:
+        log.info("auth.bootstrap_admin_key.created")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+    for warning in settings.startup_warnings():
+        log.warning("config.warning", message=warning)
+    database = Database(create_engine(settings))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await _bootstrap_admin(database, settings)
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="callfunnel",
+        version="0.1.0",
+        summary="Cold-call funnel analytics for cloud PBXs.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else new_id("req")
+        request.state.request_id = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        response.headers["X-Request-ID"] = request_id
+        log.info(
+            "http.request",
+            request_id=request_id,
+            method=request.method,
+            path=mask_integration_ids(request.url.path),
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_principal)])
+    for router in (api_keys_router, employees_router, integrations_router, settings_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health_router)
+    return app

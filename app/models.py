@@ -1,0 +1,29 @@
+"""Every table, imported in one place so that the metadata is complete (Alembic, tests)."""
+
+from app.auth.models import ApiKey
+from app.calls.models import Call, CallLeg
+from app.db import Base
+from app.employees.models import Employee, EmployeeExtension
+from app.integrations.models import Integration
+from app.leads.models import Application, Contract, Lead, LeadPhone, Script
+from app.recordings.models import Recording
+from app.settings.models import Setting
+from app.webhooks.models import WebhookEvent
+
+__all__ = [
+    "ApiKey",
+    "Application",
+    "Base",
+    "Call",
+    "CallLeg",
+    "Contract",
+    "Employee",
+    "EmployeeExtension",
+    "Integration",
+    "Lead",
+    "LeadPhone",
+    "Recording",
+    "Script",
+    "Setting",
+    "WebhookEvent",
+]
