@@ -34,7 +34,7 @@ def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]
     async def run() -> T:
         database = Database(create_engine(settings))
         try:
-            async with database.sessions.begin() as session:
+            async with database.unit_of_work() as session:
                 return await work(session)
         finally:
             await database.dispose()

@@ -7,7 +7,9 @@ explicitly before answering (see ``app.webhooks.service``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -110,7 +112,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 
 class Database:
-    """The engine and its two session factories (read-write and read-only)."""
+    """The engine, its two session factories (read-write and read-only) and units of work."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -118,14 +120,22 @@ class Database:
         self.read_sessions = async_sessionmaker(
             engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+        # SQLite has one writer at a time. Writers of this process queue on an asyncio lock (woken
+        # the moment it is free) instead of in SQLite's busy handler, which polls with sleeps.
+        self._writer_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
-    async def session_scope(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed when the caller finishes cleanly, rolled back otherwise."""
+    @asynccontextmanager
+    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block finishes cleanly, rolled back otherwise."""
         factory = self.read_sessions if read_only else self.sessions
-        async with factory() as session:
+        turn = self._writer_turn if self._writer_turn is not None and not read_only else None
+        async with AsyncExitStack() as stack:
+            if turn is not None:
+                await stack.enter_async_context(turn)
+            session = await stack.enter_async_context(factory())
             session.info[READ_ONLY] = read_only
             try:
                 yield session
@@ -144,7 +154,7 @@ def get_database(request: Request) -> Database:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: read-only for GET/HEAD, committed before the response is sent."""
     read_only = request.method in {"GET", "HEAD", "OPTIONS"}
-    async for session in get_database(request).session_scope(read_only=read_only):
+    async with get_database(request).unit_of_work(read_only=read_only) as session:
         yield session
 
 

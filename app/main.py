@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from app.auth.dependencies import current_principal
 from app.auth.router import router as api_keys_router
 from app.auth.service import api_key_service
+from app.calls.router import router as calls_router
 from app.config import Settings, get_settings
 from app.db import Database, create_engine
 from app.employees.router import router as employees_router
@@ -22,6 +23,8 @@ from app.ids import new_id
 from app.integrations.router import router as integrations_router
 from app.logging import configure_logging
 from app.settings.router import router as settings_router
+from app.webhooks.events_router import router as webhook_events_router
+from app.webhooks.router import router as webhooks_router
 
 log = structlog.get_logger("callfunnel")
 
@@ -40,7 +43,7 @@ def mask_integration_ids(path: str) -> str:
 async def _bootstrap_admin(database: Database, settings: Settings) -> None:
     if settings.bootstrap_admin_key is None:
         return
-    async with database.sessions.begin() as session:
+    async with database.unit_of_work() as session:
         created = await api_key_service.ensure_bootstrap_admin(
             session, settings.bootstrap_admin_key.get_secret_value()
         )
@@ -96,8 +99,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_principal)])
-    for router in (api_keys_router, employees_router, integrations_router, settings_router):
+    for router in (
+        api_keys_router,
+        employees_router,
+        integrations_router,
+        settings_router,
+        calls_router,
+        webhook_events_router,
+    ):
         api.include_router(router)
     app.include_router(api)
+    app.include_router(webhooks_router)
     app.include_router(health_router)
     return app

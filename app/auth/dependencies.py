@@ -32,7 +32,7 @@ async def current_principal(
     if api_key_service.needs_touch(principal):
         if session.info.get(READ_ONLY):
             # Its own short write, so that a read-only request stays read-only.
-            async with get_database(request).sessions.begin() as write_session:
+            async with get_database(request).unit_of_work() as write_session:
                 await api_key_service.record_use(write_session, principal)
         else:
             # A write request already holds SQLite's write lock: a second writer would wait on it.

@@ -1,0 +1,40 @@
+"""``from``/``to``/``as_of`` query values: a local date in the reporting zone, or a timestamp."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from app.errors import Unprocessable
+
+_DATE_LENGTH = len("2026-11-16")
+
+
+def parse_instant(value: str, zone: ZoneInfo) -> datetime:
+    """A local date → its midnight in ``zone``; a timestamp → itself (local to ``zone`` if naive).
+
+    Raises ``ValueError`` with a readable message for anything else.
+    """
+    text = value.strip()
+    # An unencoded "+03:00" in a query string arrives as " 03:00".
+    if len(text) > _DATE_LENGTH and text[-6] == " ":
+        text = text[:-6] + "+" + text[-5:]
+    try:
+        if len(text) == _DATE_LENGTH:
+            return datetime.combine(date.fromisoformat(text), time(), tzinfo=zone).astimezone(UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"{value!r} is neither a date (2026-11-16) nor a timestamp (2026-11-16T10:00:00Z)"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+def query_instant(name: str, value: str, zone: ZoneInfo) -> datetime:
+    """``parse_instant`` for a query parameter: a 422 problem naming it when unreadable."""
+    try:
+        return parse_instant(value, zone)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), errors=[{"loc": ["query", name], "msg": str(exc)}]) from exc
