@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -18,6 +19,9 @@ from app.auth.service import api_key_service
 from app.config import Settings, get_settings
 from app.db import Database, create_engine
 from app.errors import ProblemError
+from app.leads.csv_import import CsvImportError
+from app.leads.importer import lead_importer
+from app.leads.schemas import ImportResult
 
 T = TypeVar("T")
 
@@ -26,6 +30,8 @@ cli = typer.Typer(
 )
 apikey_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 cli.add_typer(apikey_cli, name="apikey")
+import_cli = typer.Typer(help="Import data from files.", no_args_is_help=True)
+cli.add_typer(import_cli, name="import")
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -145,6 +151,48 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_
     """Revoke a key; requests with it are refused from now on."""
     _in_session(get_settings(), lambda session: api_key_service.revoke(session, key_id))
     typer.echo(f"revoked {key_id}")
+
+
+@import_cli.command("leads")
+def import_leads(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The CSV file.")],
+) -> None:
+    """Create or update leads from a CSV export of the cold base (UTF-8 or cp1251)."""
+    settings = get_settings()
+
+    async def run() -> ImportResult:
+        database = Database(create_engine(settings))
+        size = path.stat().st_size
+        try:
+            with (
+                path.open("rb") as stream,
+                typer.progressbar(length=size, label="importing", file=sys.stderr) as bar,
+            ):
+                done = 0
+
+                def advance(read: int) -> None:
+                    # Read-ahead can overshoot the file size; the bar only moves forward.
+                    nonlocal done
+                    read = min(read, size)
+                    bar.update(max(0, read - done))
+                    done = max(done, read)
+
+                return await lead_importer.import_csv(
+                    database, stream, default_region=settings.default_region, progress=advance
+                )
+        finally:
+            await database.dispose()
+
+    try:
+        result = asyncio.run(run())
+    except CsvImportError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=1) from exc
+    typer.echo(f"created {result.created}, updated {result.updated}, skipped {result.skipped}")
+    for error in result.errors:
+        typer.echo(f"  row {error['row']}: {error['msg']}")
+    for warning in result.warnings:
+        typer.echo(f"  warning: {warning}")
 
 
 def main() -> None:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./callfunnel.db"
     bootstrap_admin_key: SecretStr | None = None
     timezone: ZoneName = "Europe/Moscow"
+    # Country assumed for phone numbers typed without a country code (leads, CSV imports).
+    default_region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
     recordings_dir: Path = Path("./recordings")
     # How long a SQLite writer waits for the lock; concurrent requests queue behind each other.
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)

@@ -136,7 +136,6 @@ class Database:
             if turn is not None:
                 await stack.enter_async_context(turn)
             session = await stack.enter_async_context(factory())
-            session.info[READ_ONLY] = read_only
             try:
                 yield session
             except BaseException:
@@ -158,6 +157,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only session whatever the method (authentication only reads)."""
+    async with get_database(request).unit_of_work(read_only=True) as session:
+        yield session
+
+
 # scope="function": commit before the response goes out, so a failed commit is never reported as
 # success (the default "request" scope would run it after the response was sent).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

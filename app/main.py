@@ -21,6 +21,12 @@ from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.ids import new_id
 from app.integrations.router import router as integrations_router
+from app.leads.router import (
+    applications_router,
+    contracts_router,
+    leads_router,
+    scripts_router,
+)
 from app.logging import configure_logging
 from app.settings.router import router as settings_router
 from app.webhooks.events_router import router as webhook_events_router
@@ -106,6 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings_router,
         calls_router,
         webhook_events_router,
+        leads_router,
+        applications_router,
+        contracts_router,
+        scripts_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import QueryableAttribute
+
 from app.errors import Unprocessable
 
 _DATE_LENGTH = len("2026-11-16")
@@ -38,3 +41,18 @@ def query_instant(name: str, value: str, zone: ZoneInfo) -> datetime:
         return parse_instant(value, zone)
     except ValueError as exc:
         raise Unprocessable(str(exc), errors=[{"loc": ["query", name], "msg": str(exc)}]) from exc
+
+
+def period_filters(
+    column: QueryableAttribute[datetime] | QueryableAttribute[datetime | None],
+    start: str | None,
+    end: str | None,
+    zone: ZoneInfo,
+) -> list[ColumnElement[bool]]:
+    """``from``/``to`` query values as filters on ``column`` (``to`` exclusive)."""
+    filters = []
+    if start is not None:
+        filters.append(column >= query_instant("from", start, zone))
+    if end is not None:
+        filters.append(column < query_instant("to", end, zone))
+    return filters

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.roles import Role
 from app.auth.service import Principal, api_key_service
-from app.db import READ_ONLY, SessionDep, get_database
+from app.db import ReadSessionDep, get_database
 from app.errors import Forbidden, NotAuthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cf_...`")
@@ -21,7 +21,9 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 
 async def current_principal(
     request: Request,
-    session: SessionDep,
+    # Its own read-only session: a route that writes in chunks of its own (the lead import) must
+    # not find SQLite's writer turn already taken by the authentication of its own request.
+    session: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or not credentials.credentials:
@@ -30,13 +32,9 @@ async def current_principal(
     if principal is None:
         raise NotAuthenticated("the API key is unknown or revoked")
     if api_key_service.needs_touch(principal):
-        if session.info.get(READ_ONLY):
-            # Its own short write, so that a read-only request stays read-only.
-            async with get_database(request).unit_of_work() as write_session:
-                await api_key_service.record_use(write_session, principal)
-        else:
-            # A write request already holds SQLite's write lock: a second writer would wait on it.
-            await api_key_service.record_use(session, principal)
+        # A short write of its own, done before the route opens its session.
+        async with get_database(request).unit_of_work() as write_session:
+            await api_key_service.record_use(write_session, principal)
     return principal
 
 

@@ -13,7 +13,7 @@ from app.calls.service import call_service
 from app.config import SettingsDep
 from app.db import SessionDep
 from app.pagination import Page, PageDep, paginate
-from app.periods import query_instant
+from app.periods import period_filters
 from app.recordings.models import Recording
 from app.settings.service import settings_service
 from app.webhooks.providers.base import CallStatus, Direction
@@ -57,10 +57,7 @@ async def list_calls(
 ) -> Page[CallPublic]:
     filters: list[ColumnElement[bool]] = []
     zone = await settings_service.reporting_zone(session, default_timezone=config.timezone)
-    if from_ is not None:
-        filters.append(Call.started_at >= query_instant("from", from_, zone))
-    if to is not None:
-        filters.append(Call.started_at < query_instant("to", to, zone))
+    filters += period_filters(Call.started_at, from_, to, zone)
     for column, wanted in (
         (Call.direction, direction.value if direction else None),
         (Call.status, status.value if status else None),

@@ -45,6 +45,9 @@ class Lead(Base):
     refusal_reason: Mapped[str | None] = mapped_column(String(300), default=None)
     refused_at_stage: Mapped[int | None] = mapped_column(SmallInteger, default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)
+    # Company and contact case-folded in Python: SQLite's lower() and LIKE fold ASCII only, so
+    # a search for "ромашка" would miss "Ромашка" if the database did the folding.
+    search_text: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -54,6 +57,11 @@ class Lead(Base):
         lazy="selectin",
         order_by="LeadPhone.id",
     )
+
+
+def lead_search_text(company: str | None, contact_name: str | None) -> str | None:
+    text = " ".join(part for part in (company, contact_name) if part)
+    return text.casefold() or None
 
 
 class LeadPhone(Base):
