@@ -1,12 +1,16 @@
-"""The one place that knows SQLite and PostgreSQL spell "insert unless it exists" differently."""
+"""The one place that knows where SQLite and PostgreSQL spell the same thing differently."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Integer
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 
 def upsert_insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
@@ -14,3 +18,24 @@ def upsert_insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+class epoch_seconds(FunctionElement[int]):  # noqa: N801 - used like a SQL function
+    """Whole seconds since 1970 of a stored timestamp, on both databases.
+
+    Durations are added to timestamps in the funnel rules (a first conversation *ended* at
+    started_at + duration); SQLite stores timestamps as text, so each dialect says it its way.
+    """
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"

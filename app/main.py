@@ -28,6 +28,7 @@ from app.leads.router import (
     scripts_router,
 )
 from app.logging import configure_logging
+from app.metrics.router import router as metrics_router
 from app.settings.router import router as settings_router
 from app.webhooks.events_router import router as webhook_events_router
 from app.webhooks.router import router as webhooks_router
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         applications_router,
         contracts_router,
         scripts_router,
+        metrics_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -1,0 +1,804 @@
+"""The five-stage cold-call funnel and its money (docs: METRICS.md), over one row per lead.
+
+The split (ARCHITECTURE.md, "Rules of the house"): SQL classifies each call's stage evidence and
+reduces a lead's calls to one ``LeadRow``; this module does everything else — the monotonic
+roll-up, cohort and activity modes, Wilson intervals, money, the forecast and grouping. It is pure:
+no database, no clock, no I/O, and never one object per call.
+
+Money is ``Decimal`` from end to end. Intermediate values are never rounded on purpose; they are
+computed in a wide decimal context (``_PRECISION`` digits) so that the only rounding that matters
+is ``ROUND_HALF_UP`` to two places when a figure is serialised (``to_json``).
+
+What the SQL provides (``app/metrics/queries.py``; ``tests/metrics/reference.py`` is the
+executable reading of it):
+
+- ``leads``: one ``LeadRow`` per cold lead (an outbound call by as_of; calls not linked to a lead
+  and internal calls never count). Cohort: at least the leads first dialled in ``[start, end)``,
+  with sums over all their calls ``<= as_of``. Activity: at least the leads with a call started in
+  the period, or an application created or a contract signed in it (all ``<= as_of``), with sums
+  over their calls started in the period; with ``group_by="week"`` also ``weeks``, the same sums
+  per slice of ``week_slices`` (bounds computed here, in Python, as time zones must be). Extra
+  leads are harmless: the cohort and the activity are chosen here.
+- ``applications``: every application of those leads (contract joined), whatever its date.
+- ``reference_applications``: the applications of all cold leads created in
+  ``[as_of − reference_days, as_of)`` — never grouped or filtered.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, localcontext
+from typing import Literal, TypeAlias
+from zoneinfo import ZoneInfo
+
+from app.money import MINOR_UNITS, format_money, from_minor
+from app.settings.schemas import EconomicsSettings
+
+Mode: TypeAlias = Literal["cohort", "activity"]
+GroupBy: TypeAlias = Literal["employee", "campaign", "script", "week"]
+ForecastSource: TypeAlias = Literal["history", "prior"]
+JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
+JsonObject: TypeAlias = dict[str, JsonValue]
+
+STAGE_NAMES: tuple[str, ...] = ("reached", "conversation", "second_call", "application", "contract")
+WILSON_Z = 1.959963984540054
+"""``statistics.NormalDist().inv_cdf(0.975)``, written out as METRICS.md gives it."""
+
+APPLICATION_LOST = "lost"
+_SECONDS_PER_HOUR = 3600
+# Wide enough that a repeating quotient (labour is divided by 3600, costs by dial counts) is
+# exact far beyond the two places shown; the default 28 digits would do, this leaves margin.
+_PRECISION = 50
+_ZERO = Decimal(0)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class WeekSums:
+    """A lead's call sums within one week slice of an activity period (``week_slices``).
+
+    Needed only for ``mode="activity", group_by="week"``, where each slice is computed on its own.
+    """
+
+    week: str  # the slice's key, e.g. "2026-W47" (``WeekSlice.key``)
+    dialled: bool  # an outbound call started in the slice
+    dials: int
+    talk_seconds: int
+    billable_minutes: int
+    labour_minor_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRow:
+    """One cold lead (dialled at least once by as_of), reduced by SQL."""
+
+    lead_id: str
+    # The lead's group for group_by employee/campaign/script (employee id, campaign, script id or
+    # None). Week grouping is computed here from first_dial_at (local ISO week) and ``weeks``.
+    group_key: str | None
+    group_label: str | None  # display label of the group (employee name...)
+    first_dial_at: datetime  # first outbound call, ever, by as_of (aware)
+    # Earliest stage-1, stage-2, stage-3 evidence time from CALLS only, by as_of, NOT rolled up.
+    evidence_at: tuple[datetime | None, datetime | None, datetime | None]
+    dialled_in_period: bool  # activity mode: the lead had an outbound call started in the period
+    # Sums over the mode's in-scope calls of this lead (cohort: all calls <= as_of; activity: calls
+    # started in the period and <= as_of).
+    dials: int  # outbound calls in scope
+    talk_seconds: int  # all directions in scope
+    billable_minutes: int  # sum of ceil(talk_seconds/60) over OUTBOUND in-scope calls
+    # Sum over in-scope calls of hourly_cost_minor(employee or default) *
+    # (duration_seconds + (wrapup_seconds if answered else 0)); / (3600 * 100) is money.
+    labour_minor_seconds: int
+    # Activity mode with group_by="week" only: the same sums cut by week slice (slices without
+    # calls may be left out). Must add up to the sums above.
+    weeks: tuple[WeekSums, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_aware("first_dial_at", self.first_dial_at)
+        for stage, moment in enumerate(self.evidence_at, start=1):
+            if moment is not None:
+                _require_aware(f"evidence_at[stage {stage}]", moment)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRow:
+    application_id: str
+    lead_id: str
+    created_at: datetime
+    status: str  # open / won / lost (current)
+    closed_at: datetime | None  # when lost (or won)
+    contract_signed_at: datetime | None
+    contract_amount_minor: int | None
+    contract_margin_minor: int | None  # None → amount × default_margin_rate
+
+    def __post_init__(self) -> None:
+        _require_aware("created_at", self.created_at)
+        for name, moment in (("closed_at", self.closed_at), ("signed_at", self.contract_signed_at)):
+            if moment is not None:
+                _require_aware(name, moment)
+        if (self.contract_signed_at is None) != (self.contract_amount_minor is None):
+            raise ValueError(
+                f"application {self.application_id}: a contract has both signed_at and amount"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelQuery:
+    """``start``/``end`` are the instants of the local period ``[from, to)``; all aware."""
+
+    mode: Mode
+    start: datetime
+    end: datetime
+    as_of: datetime
+    zone: ZoneInfo
+    group_by: GroupBy | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end", "as_of"):
+            _require_aware(name, getattr(self, name))
+        if self.end < self.start:
+            raise ValueError("the period ends before it starts")
+
+
+def _require_aware(name: str, moment: datetime) -> None:
+    # Naive datetimes compare wrongly (or raise) against aware ones; refuse them where they enter.
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+# --------------------------------------------------------------------------- weeks
+
+
+@dataclass(frozen=True, slots=True)
+class WeekSlice:
+    """The part of the period inside one local ISO week: ``[start, end)``, UTC."""
+
+    key: str  # "2026-W47"
+    label: str  # local dates covered, "2026-11-16..2026-11-22"
+    start: datetime
+    end: datetime
+
+
+def week_key(moment: datetime, zone: ZoneInfo) -> str:
+    year, week, _ = moment.astimezone(zone).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_slices(start: datetime, end: datetime, zone: ZoneInfo) -> tuple[WeekSlice, ...]:
+    """Cut ``[start, end)`` at local Monday midnights. The SQL buckets calls by these bounds."""
+    slices: list[WeekSlice] = []
+    cursor = start
+    while cursor < end:
+        local = cursor.astimezone(zone)
+        monday = local.date() - timedelta(days=local.weekday())
+        slice_end = min(_local_midnight(monday + timedelta(days=7), zone), end)
+        last_day = (slice_end - timedelta(microseconds=1)).astimezone(zone).date()
+        slices.append(
+            WeekSlice(
+                key=week_key(cursor, zone),
+                label=f"{local.date().isoformat()}..{last_day.isoformat()}",
+                start=cursor.astimezone(UTC),
+                end=slice_end.astimezone(UTC),
+            )
+        )
+        cursor = slice_end
+    return tuple(slices)
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=zone)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+@dataclass(frozen=True, slots=True)
+class StageFigure:
+    stage: int
+    name: str
+    count: int
+    conversion: float | None
+    conversion_ci95: tuple[float, float] | None
+    cumulative: float | None
+
+    def to_json(self) -> JsonObject:
+        interval: JsonValue = None if self.conversion_ci95 is None else list(self.conversion_ci95)
+        return {
+            "stage": self.stage,
+            "name": self.name,
+            "count": self.count,
+            "conversion": self.conversion,
+            "conversion_ci95": interval,
+            "cumulative": self.cumulative,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastFigures:
+    source: ForecastSource
+    open_applications: int
+    reference_win_rate: Decimal | None
+    reference_margin: Decimal | None
+    expected_margin: Decimal | None
+    expected_profit_per_call: Decimal | None
+    expected_profit_per_application: Decimal | None
+
+    def to_json(self) -> JsonObject:
+        rate = self.reference_win_rate
+        return {
+            "source": self.source,
+            "open_applications": self.open_applications,
+            "reference_win_rate": None if rate is None else float(rate),
+            "reference_margin": _money_json(self.reference_margin),
+            "expected_margin": _money_json(self.expected_margin),
+            "expected_profit_per_call": _money_json(self.expected_profit_per_call),
+            "expected_profit_per_application": _money_json(self.expected_profit_per_application),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Economics:
+    """Money unrounded (``Decimal``); rounded only by ``to_json``. ``None``: zero denominator."""
+
+    cost: Decimal
+    cost_per_dial: Decimal | None
+    applications: int
+    contracts: int
+    revenue: Decimal
+    margin: Decimal
+    avg_margin_per_contract: Decimal | None
+    margin_per_dial: Decimal | None
+    profit_per_call: Decimal | None
+    profit_per_application: Decimal | None
+    cost_per_application: Decimal | None
+    dials_per_application: float | None
+    break_even_cost_per_dial: Decimal | None
+    roi: Decimal | None
+    forecast: ForecastFigures | None
+
+    def to_json(self) -> JsonObject:
+        return {
+            "cost": _money_json(self.cost),
+            "cost_per_dial": _money_json(self.cost_per_dial),
+            "applications": self.applications,
+            "contracts": self.contracts,
+            "revenue": _money_json(self.revenue),
+            "margin": _money_json(self.margin),
+            "avg_margin_per_contract": _money_json(self.avg_margin_per_contract),
+            "margin_per_dial": _money_json(self.margin_per_dial),
+            "profit_per_call": _money_json(self.profit_per_call),
+            "profit_per_application": _money_json(self.profit_per_application),
+            "cost_per_application": _money_json(self.cost_per_application),
+            "dials_per_application": self.dials_per_application,
+            "break_even_cost_per_dial": _money_json(self.break_even_cost_per_dial),
+            "roi": None if self.roi is None else float(self.roi),
+            "forecast": None if self.forecast is None else self.forecast.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelFigures:
+    dials: int
+    leads_dialed: int
+    talk_seconds: int
+    stages: tuple[StageFigure, ...]
+    economics: Economics
+
+    def to_json(self) -> JsonObject:
+        return {
+            "dials": self.dials,
+            "leads_dialed": self.leads_dialed,
+            "talk_seconds": self.talk_seconds,
+            "stages": [stage.to_json() for stage in self.stages],
+            "economics": self.economics.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFigures:
+    key: str | None
+    label: str | None
+    figures: FunnelFigures
+
+    def to_json(self) -> JsonObject:
+        return {"key": self.key, "label": self.label, **self.figures.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelResult:
+    total: FunnelFigures
+    groups: tuple[GroupFigures, ...] | None = None  # None when not grouped
+
+    def to_json(self) -> JsonObject:
+        """The total's figures; plus ``groups`` when the query was grouped."""
+        body = self.total.to_json()
+        if self.groups is not None:
+            body["groups"] = [group.to_json() for group in self.groups]
+        return body
+
+
+def _money_json(value: Decimal | None) -> str | None:
+    return None if value is None else format_money(value)
+
+
+# --------------------------------------------------------------------------- forecast reference
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastReference:
+    """Win rate and margin per contract that open applications are expected to realise.
+
+    ``win_rate``/``margin`` are None when the prior is unset; with history and no won application
+    ``margin`` is None but the rate is 0, so open applications add nothing.
+    """
+
+    source: ForecastSource
+    win_rate: Decimal | None
+    margin: Decimal | None
+
+
+def forecast_reference(
+    as_of: datetime, settings: EconomicsSettings, reference_applications: Iterable[ApplicationRow]
+) -> ForecastReference:
+    """History when enough reference applications closed; else the configured prior."""
+    window_start = as_of - timedelta(days=settings.forecast.reference_days)
+    reference = [a for a in reference_applications if window_start <= a.created_at < as_of]
+    won = [a for a in reference if _signed_by(a, as_of)]
+    lost = sum(1 for a in reference if not _signed_by(a, as_of) and _lost_by(a, as_of))
+    closed = len(won) + lost
+    if closed >= settings.forecast.min_closed_applications:
+        margins = [_contract_margin(a, settings) for a in won]
+        mean_margin = sum(margins, _ZERO) / len(margins) if margins else None
+        return ForecastReference("history", Decimal(len(won)) / Decimal(closed), mean_margin)
+    rate = settings.forecast.prior_win_rate
+    margin = settings.forecast.prior_margin_per_contract
+    if rate is None or margin is None:
+        return ForecastReference("prior", None, None)
+    return ForecastReference("prior", rate, margin)
+
+
+def _expected_extra_margin(reference: ForecastReference, open_applications: int) -> Decimal | None:
+    if reference.win_rate is None:
+        return None
+    if reference.win_rate == 0:
+        return _ZERO  # no margin to average, and none needed
+    if reference.margin is None:
+        return None
+    return open_applications * reference.win_rate * reference.margin
+
+
+# --------------------------------------------------------------------------- per-lead rules
+
+
+def _signed_by(application: ApplicationRow, as_of: datetime) -> bool:
+    signed = application.contract_signed_at
+    return signed is not None and signed <= as_of
+
+
+def _lost_by(application: ApplicationRow, as_of: datetime) -> bool:
+    closed = application.closed_at
+    return application.status == APPLICATION_LOST and closed is not None and closed <= as_of
+
+
+def _is_open_at(application: ApplicationRow, as_of: datetime) -> bool:
+    # Current status is not what counts: an application lost after as_of was open at as_of.
+    return not _signed_by(application, as_of) and not _lost_by(application, as_of)
+
+
+def _contract_margin(application: ApplicationRow, settings: EconomicsSettings) -> Decimal:
+    if application.contract_margin_minor is not None:
+        return from_minor(application.contract_margin_minor)
+    return _contract_amount(application) * settings.default_margin_rate
+
+
+def _contract_amount(application: ApplicationRow) -> Decimal:
+    if application.contract_amount_minor is None:
+        raise ValueError(f"application {application.application_id} has no contract")
+    return from_minor(application.contract_amount_minor)
+
+
+def _earliest(moments: Iterable[datetime | None]) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
+
+
+def stage_times(
+    lead: LeadRow, applications: Iterable[ApplicationRow], as_of: datetime
+) -> tuple[datetime | None, ...]:
+    """When the lead reached stages 1..5 by ``as_of`` (None: not reached).
+
+    Monotonic: stage k is reached at the earliest evidence of any stage j ≥ k, so evidence of a
+    later stage (an application entered by hand, say) also proves the earlier ones.
+    """
+    applications = list(applications)
+    evidence = [
+        *(
+            moment if moment is not None and moment <= as_of else None
+            for moment in lead.evidence_at
+        ),
+        _earliest(a.created_at for a in applications if a.created_at <= as_of),
+        _earliest(a.contract_signed_at for a in applications if _signed_by(a, as_of)),
+    ]
+    reached: list[datetime | None] = [None] * len(evidence)
+    later: datetime | None = None
+    for index in reversed(range(len(evidence))):
+        later = _earliest((evidence[index], later))
+        reached[index] = later
+    return tuple(reached)
+
+
+# --------------------------------------------------------------------------- ratios and intervals
+
+
+def wilson_interval(successes: int, trials: int, z: float = WILSON_Z) -> tuple[float, float] | None:
+    """Wilson score interval of ``successes`` out of ``trials``, clipped to [0, 1]."""
+    if trials == 0:
+        return None
+    if not 0 <= successes <= trials:
+        raise ValueError(f"{successes} successes out of {trials} trials")
+    p = successes / trials
+    z2 = z * z
+    denominator = 1 + z2 / trials
+    centre = (p + z2 / (2 * trials)) / denominator
+    half_width = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / denominator
+    # At 0 and at n the exact bound is 0 (or 1); floating point may miss it by an ulp.
+    lower = 0.0 if successes == 0 else max(0.0, centre - half_width)
+    upper = 1.0 if successes == trials else min(1.0, centre + half_width)
+    return lower, upper
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+def _per(amount: Decimal, count: int) -> Decimal | None:
+    return None if count == 0 else amount / count
+
+
+# --------------------------------------------------------------------------- the computation
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """What a figure counts: instants in ``[start, end)`` (open when None) and at most as_of."""
+
+    start: datetime | None
+    end: datetime | None
+    as_of: datetime
+
+    def holds(self, moment: datetime | None) -> bool:
+        if moment is None or moment > self.as_of:
+            return False
+        if self.start is not None and moment < self.start:
+            return False
+        return self.end is None or moment < self.end
+
+
+def _window(query: FunnelQuery) -> _Window:
+    if query.mode == "cohort":
+        # The cohort is chosen by first dial; after that, everything up to as_of counts.
+        return _Window(None, None, query.as_of)
+    return _Window(query.start, query.end, query.as_of)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lead:
+    """A selected lead with its applications and roll-up, computed once and shared by groups."""
+
+    row: LeadRow
+    applications: tuple[ApplicationRow, ...]
+    reached_at: tuple[datetime | None, ...]  # stages 1..5, from stage_times
+
+
+def compute_funnel(
+    query: FunnelQuery,
+    settings: EconomicsSettings,
+    leads: Sequence[LeadRow],
+    applications: Sequence[ApplicationRow],
+    reference_applications: Sequence[ApplicationRow],
+) -> FunnelResult:
+    """The funnel of ``query`` (see the module's docstring and METRICS.md).
+
+    ``leads`` may be any superset of the relevant cold leads: the cohort is chosen here by first
+    dial, and in activity mode leads that contribute nothing to the period are dropped.
+    ``applications`` must hold *all* applications (by as_of) of those leads — earlier ones decide
+    when a stage was first reached. ``reference_applications``: applications of all cold leads
+    created in ``[as_of − reference_days, as_of)`` (extra ones outside the window are ignored).
+    """
+    with localcontext() as context:
+        context.prec = _PRECISION
+        selected = _select(query, leads, applications)
+        reference = (
+            forecast_reference(query.as_of, settings, reference_applications)
+            if query.mode == "cohort"
+            else None
+        )
+        total = _figures(query, settings, selected, reference)
+        groups = None if query.group_by is None else _groups(query, settings, selected, reference)
+    return FunnelResult(total, groups)
+
+
+def _select(
+    query: FunnelQuery, leads: Sequence[LeadRow], applications: Sequence[ApplicationRow]
+) -> list[_Lead]:
+    by_lead: defaultdict[str, list[ApplicationRow]] = defaultdict(list)
+    for application in applications:
+        by_lead[application.lead_id].append(application)
+    window = _window(query)
+    selected: list[_Lead] = []
+    seen: set[str] = set()
+    for row in leads:
+        # Two rows of one lead would count it twice in every figure: a bug upstream, not data.
+        if row.lead_id in seen:
+            raise ValueError(f"lead {row.lead_id} has more than one LeadRow")
+        seen.add(row.lead_id)
+        if row.first_dial_at > query.as_of:
+            continue  # not a cold lead yet at as_of
+        if query.mode == "cohort" and not query.start <= row.first_dial_at < query.end:
+            continue
+        lead_applications = tuple(by_lead.get(row.lead_id, ()))
+        lead = _Lead(row, lead_applications, stage_times(row, lead_applications, query.as_of))
+        if query.mode == "activity" and not _contributes(lead, window):
+            continue
+        selected.append(lead)
+    return selected
+
+
+def _contributes(lead: _Lead, window: _Window) -> bool:
+    row = lead.row
+    return (
+        row.dialled_in_period
+        or any((row.dials, row.talk_seconds, row.billable_minutes, row.labour_minor_seconds))
+        or any(window.holds(moment) for moment in lead.reached_at)
+        or any(window.holds(a.created_at) for a in lead.applications)
+        or any(window.holds(a.contract_signed_at) for a in lead.applications)
+    )
+
+
+def _figures(
+    query: FunnelQuery,
+    settings: EconomicsSettings,
+    leads: Sequence[_Lead],
+    reference: ForecastReference | None,
+) -> FunnelFigures:
+    window = _window(query)
+    if query.mode == "cohort":
+        leads_dialed = len(leads)
+    else:
+        leads_dialed = sum(1 for lead in leads if lead.row.dialled_in_period)
+    counts = [
+        sum(1 for lead in leads if window.holds(lead.reached_at[stage]))
+        for stage in range(len(STAGE_NAMES))
+    ]
+    dials = sum(lead.row.dials for lead in leads)
+    return FunnelFigures(
+        dials=dials,
+        leads_dialed=leads_dialed,
+        talk_seconds=sum(lead.row.talk_seconds for lead in leads),
+        stages=_stage_figures(leads_dialed, counts, with_interval=query.mode == "cohort"),
+        economics=_economics(query, settings, leads, dials, reference),
+    )
+
+
+def _stage_figures(
+    leads_dialed: int, counts: Sequence[int], *, with_interval: bool
+) -> tuple[StageFigure, ...]:
+    figures = []
+    previous = leads_dialed
+    for index, (name, count) in enumerate(zip(STAGE_NAMES, counts, strict=True)):
+        figures.append(
+            StageFigure(
+                stage=index + 1,
+                name=name,
+                count=count,
+                conversion=_ratio(count, previous),
+                conversion_ci95=wilson_interval(count, previous) if with_interval else None,
+                cumulative=_ratio(count, leads_dialed),
+            )
+        )
+        previous = count
+    return tuple(figures)
+
+
+def call_cost(
+    settings: EconomicsSettings, billable_minutes: int, labour_minor_seconds: int
+) -> Decimal:
+    """Telephony for the billed outbound minutes plus labour for the busy seconds."""
+    telephony = settings.telephony_cost_per_minute * billable_minutes
+    labour = Decimal(labour_minor_seconds) / (_SECONDS_PER_HOUR * MINOR_UNITS)
+    return telephony + labour
+
+
+def _economics(
+    query: FunnelQuery,
+    settings: EconomicsSettings,
+    leads: Sequence[_Lead],
+    dials: int,
+    reference: ForecastReference | None,
+) -> Economics:
+    window = _window(query)
+    cost = call_cost(
+        settings,
+        sum(lead.row.billable_minutes for lead in leads),
+        sum(lead.row.labour_minor_seconds for lead in leads),
+    )
+    applications = _applications_where(leads, lambda a: window.holds(a.created_at))
+    # A contract counts when signed in the window; its application must exist by as_of.
+    contracts = _applications_where(
+        leads, lambda a: window.holds(a.contract_signed_at) and a.created_at <= query.as_of
+    )
+    revenue = sum((_contract_amount(a) for a in contracts), _ZERO)
+    margin = sum((_contract_margin(a, settings) for a in contracts), _ZERO)
+    profit = margin - cost
+    count_a, count_k = len(applications), len(contracts)
+    forecast = None
+    if reference is not None:
+        open_count = sum(1 for a in applications if _is_open_at(a, query.as_of))
+        forecast = _forecast(reference, open_count, margin, cost, dials, count_a)
+    return Economics(
+        cost=cost,
+        cost_per_dial=_per(cost, dials),
+        applications=count_a,
+        contracts=count_k,
+        revenue=revenue,
+        margin=margin,
+        avg_margin_per_contract=_per(margin, count_k),
+        margin_per_dial=_per(margin, dials),
+        profit_per_call=_per(profit, dials),
+        profit_per_application=_per(profit, count_a),
+        cost_per_application=_per(cost, count_a),
+        dials_per_application=_ratio(dials, count_a),
+        break_even_cost_per_dial=_per(margin, dials),
+        roi=None if cost == 0 else profit / cost,
+        forecast=forecast,
+    )
+
+
+def _applications_where(
+    leads: Sequence[_Lead], keep: Callable[[ApplicationRow], bool]
+) -> list[ApplicationRow]:
+    return [a for lead in leads for a in lead.applications if keep(a)]
+
+
+def _forecast(
+    reference: ForecastReference,
+    open_applications: int,
+    margin: Decimal,
+    cost: Decimal,
+    dials: int,
+    applications: int,
+) -> ForecastFigures:
+    extra = _expected_extra_margin(reference, open_applications)
+    expected = None if extra is None else margin + extra
+    return ForecastFigures(
+        source=reference.source,
+        open_applications=open_applications,
+        reference_win_rate=reference.win_rate,
+        reference_margin=reference.margin,
+        expected_margin=expected,
+        expected_profit_per_call=None if expected is None else _per(expected - cost, dials),
+        expected_profit_per_application=(
+            None if expected is None else _per(expected - cost, applications)
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def _groups(
+    query: FunnelQuery,
+    settings: EconomicsSettings,
+    leads: Sequence[_Lead],
+    reference: ForecastReference | None,
+) -> tuple[GroupFigures, ...]:
+    if query.group_by == "week":
+        if query.mode == "activity":
+            return _activity_weeks(query, settings, leads)
+        return _cohort_weeks(query, settings, leads, reference)
+    members: defaultdict[str | None, list[_Lead]] = defaultdict(list)
+    for lead in leads:
+        members[lead.row.group_key].append(lead)
+    # Named groups in key order, the group without a key (no campaign, no script) last.
+    keys = sorted(members, key=lambda key: (key is None, key or ""))
+    return tuple(
+        GroupFigures(
+            key=key,
+            label=_label(members[key]),
+            figures=_figures(query, settings, members[key], reference),
+        )
+        for key in keys
+    )
+
+
+def _label(leads: Sequence[_Lead]) -> str | None:
+    return next((lead.row.group_label for lead in leads if lead.row.group_label), None)
+
+
+def _cohort_weeks(
+    query: FunnelQuery,
+    settings: EconomicsSettings,
+    leads: Sequence[_Lead],
+    reference: ForecastReference | None,
+) -> tuple[GroupFigures, ...]:
+    # Every week of the period is listed, empty ones too, so that a chart has no gaps.
+    members: defaultdict[str, list[_Lead]] = defaultdict(list)
+    for lead in leads:
+        members[week_key(lead.row.first_dial_at, query.zone)].append(lead)
+    return tuple(
+        GroupFigures(
+            week.key, week.label, _figures(query, settings, members.get(week.key, []), reference)
+        )
+        for week in week_slices(query.start, query.end, query.zone)
+    )
+
+
+def _activity_weeks(
+    query: FunnelQuery, settings: EconomicsSettings, leads: Sequence[_Lead]
+) -> tuple[GroupFigures, ...]:
+    """Each week slice is an activity period of its own, over the lead's sums for that slice."""
+    slices = week_slices(query.start, query.end, query.zone)
+    keys = {week.key for week in slices}
+    for lead in leads:
+        _check_week_sums(lead.row, keys)
+    groups = []
+    for week in slices:
+        week_query = replace(query, start=week.start, end=week.end, group_by=None)
+        week_leads = [replace(lead, row=_week_view(lead.row, week.key)) for lead in leads]
+        groups.append(
+            GroupFigures(week.key, week.label, _figures(week_query, settings, week_leads, None))
+        )
+    return tuple(groups)
+
+
+def _week_view(row: LeadRow, key: str) -> LeadRow:
+    sums = next((week for week in row.weeks if week.week == key), None)
+    if sums is None:
+        return replace(
+            row,
+            dialled_in_period=False,
+            dials=0,
+            talk_seconds=0,
+            billable_minutes=0,
+            labour_minor_seconds=0,
+            weeks=(),
+        )
+    return replace(
+        row,
+        dialled_in_period=sums.dialled,
+        dials=sums.dials,
+        talk_seconds=sums.talk_seconds,
+        billable_minutes=sums.billable_minutes,
+        labour_minor_seconds=sums.labour_minor_seconds,
+        weeks=(),
+    )
+
+
+def _check_week_sums(row: LeadRow, keys: set[str]) -> None:
+    """Refuse rows whose week sums do not add up: a missing ``weeks`` would silently empty weeks."""
+    unknown = {week.week for week in row.weeks} - keys
+    totals = (
+        any(week.dialled for week in row.weeks),
+        sum(week.dials for week in row.weeks),
+        sum(week.talk_seconds for week in row.weeks),
+        sum(week.billable_minutes for week in row.weeks),
+        sum(week.labour_minor_seconds for week in row.weeks),
+    )
+    expected = (
+        row.dialled_in_period,
+        row.dials,
+        row.talk_seconds,
+        row.billable_minutes,
+        row.labour_minor_seconds,
+    )
+    if unknown or totals != expected:
+        raise ValueError(
+            f"lead {row.lead_id}: activity week grouping needs LeadRow.weeks over the slices of "
+            "week_slices(), adding up to the lead's sums"
+        )

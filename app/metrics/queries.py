@@ -1,0 +1,363 @@
+"""The SQL half of the funnel: stage evidence classified per METRICS.md, one row per lead.
+
+The database does the counting (the rules are written as SQL expressions below, mirroring
+``tests/metrics/reference.py``); ``app.metrics.funnel`` does the rest in Python. Nothing here holds
+one Python object per call. Time zones never enter SQL: period bounds arrive as UTC instants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.calls.models import Call
+from app.calls.outcomes import Outcome
+from app.dialect import epoch_seconds
+from app.employees.models import Employee
+from app.leads.models import Application, Contract, Lead, Script
+from app.metrics.funnel import ApplicationRow, FunnelQuery, WeekSlice
+from app.money import to_minor
+from app.settings.schemas import EconomicsSettings
+from app.webhooks.providers.base import CallStatus, Direction
+
+NOT_REACHED = (Outcome.NO_ANSWER, Outcome.VOICEMAIL, Outcome.WRONG_NUMBER)
+NEGATIVE = (*NOT_REACHED, Outcome.SECRETARY)
+STAGE2_TAGS = (Outcome.PRESENTED, Outcome.NEED_IDENTIFIED, Outcome.APPLICATION)
+STAGE2_IF_LONG = (Outcome.REFUSED, Outcome.CALLBACK_REQUESTED)
+STAGE3_TAGS = (Outcome.NEED_IDENTIFIED, Outcome.APPLICATION)
+
+
+def _values(outcomes: Sequence[Outcome]) -> list[str]:
+    return [outcome.value for outcome in outcomes]
+
+
+def _outcome_not_in(outcomes: Sequence[Outcome]) -> ColumnElement[bool]:
+    # NOT IN is unknown for a NULL outcome; "no outcome" is never one of the listed tags.
+    return or_(Call.outcome.is_(None), Call.outcome.not_in(_values(outcomes)))
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFacts:
+    """One row of the evidence query, before the service shapes it into a ``LeadRow``."""
+
+    lead_id: str
+    first_dial_at: datetime
+    reached_at: datetime | None
+    conversation_at: datetime | None
+    second_call_at: datetime | None
+    dialled_in_period: bool
+    dials: int
+    talk_seconds: int
+    billable_minutes: int
+    labour_minor_seconds: int
+    belongs_to: str | None  # owner, else the first dialler (METRICS.md → Grouping)
+    belongs_to_name: str | None
+    campaign: str | None
+    script_id: str | None  # of the first reached call
+    script_name: str | None
+
+
+def known_calls(settings: EconomicsSettings, as_of: datetime) -> Select[tuple[object, ...]]:
+    """Calls that take part (a lead, not internal, a known start) by ``as_of``, with their flags."""
+    thresholds = settings.thresholds
+    talk = func.coalesce(Call.talk_seconds, 0)
+    answered = Call.status == CallStatus.ANSWERED.value
+    reached = and_(answered, talk >= thresholds.reached_s, _outcome_not_in(NOT_REACHED))
+    stage2 = or_(
+        Call.outcome.in_(_values(STAGE2_TAGS)),
+        and_(
+            or_(Call.outcome.is_(None), Call.outcome.in_(_values(STAGE2_IF_LONG))),
+            reached,
+            talk >= thresholds.conversation_s,
+        ),
+    )
+    default_rate = to_minor(settings.labor_cost_per_hour)
+    return (
+        select(
+            Call.id,
+            Call.lead_id,
+            Call.employee_id,
+            Call.started_at,
+            Call.outcome,
+            Call.script_id,
+            (Call.direction == Direction.OUTBOUND.value).label("outbound"),
+            talk.label("talk"),
+            func.coalesce(Call.duration_seconds, 0).label("duration"),
+            case((answered, 1), else_=0).label("answered"),
+            case((reached, 1), else_=0).label("reached"),
+            case((stage2, 1), else_=0).label("stage2"),
+            func.coalesce(Employee.hourly_cost, default_rate).label("rate"),
+        )
+        .outerjoin(Employee, Employee.id == Call.employee_id)
+        .where(
+            Call.lead_id.is_not(None),
+            Call.direction != Direction.INTERNAL.value,
+            Call.started_at.is_not(None),
+            Call.started_at <= as_of,
+        )
+    )
+
+
+async def lead_facts(
+    session: AsyncSession, query: FunnelQuery, settings: EconomicsSettings
+) -> list[LeadFacts]:
+    """One row per cold lead the query may need (``compute_funnel`` picks the exact set)."""
+    calls = known_calls(settings, query.as_of).cte("known")
+    in_period = and_(calls.c.started_at >= query.start, calls.c.started_at < query.end)
+    in_scope = in_period if query.mode == "activity" else literal(True)
+
+    conversation, second_call = _conversation_and_second_call(calls, settings)
+    first_dial = _first_of(calls, calls.c.outbound, "first_dial")
+    first_reached = _first_of(calls, calls.c.reached == 1, "first_reached")
+
+    outbound_in_scope = and_(calls.c.outbound, in_scope)
+    wrapup = settings.wrapup_seconds
+    sums = (
+        select(
+            calls.c.lead_id,
+            func.min(case((calls.c.outbound, calls.c.started_at))).label("first_dial_at"),
+            func.min(case((calls.c.reached == 1, calls.c.started_at))).label("reached_at"),
+            func.max(case((and_(calls.c.outbound, in_period), 1), else_=0)).label("dialled"),
+            func.sum(case((in_period, 1), else_=0)).label("calls_in_period"),
+            func.sum(case((outbound_in_scope, 1), else_=0)).label("dials"),
+            func.sum(case((in_scope, calls.c.talk), else_=0)).label("talk_seconds"),
+            # ceil(talk / 60) in integer arithmetic, the same on both databases.
+            func.sum(case((outbound_in_scope, (calls.c.talk + 59) // 60), else_=0)).label(
+                "billable_minutes"
+            ),
+            func.sum(
+                case(
+                    (
+                        in_scope,
+                        calls.c.rate * (calls.c.duration + calls.c.answered * wrapup),
+                    ),
+                    else_=0,
+                )
+            ).label("labour"),
+        )
+        .group_by(calls.c.lead_id)
+        .subquery("sums")
+    )
+
+    dialler = Employee.__table__.alias("dialler")
+    owner = func.coalesce(Lead.owner_id, first_dial.c.employee_id)
+    statement = (
+        select(
+            sums,
+            conversation.c.started_at.label("conversation_at"),
+            second_call.c.at.label("second_call_at"),
+            owner.label("belongs_to"),
+            dialler.c.name.label("belongs_to_name"),
+            Lead.campaign,
+            first_reached.c.script_id,
+            Script.name.label("script_name"),
+        )
+        .join(Lead, Lead.id == sums.c.lead_id)
+        .join(first_dial, first_dial.c.lead_id == sums.c.lead_id)
+        .outerjoin(conversation, conversation.c.lead_id == sums.c.lead_id)
+        .outerjoin(second_call, second_call.c.lead_id == sums.c.lead_id)
+        .outerjoin(first_reached, first_reached.c.lead_id == sums.c.lead_id)
+        .outerjoin(dialler, dialler.c.id == owner)
+        .outerjoin(Script, Script.id == first_reached.c.script_id)
+    )
+    if query.mode == "cohort":
+        statement = statement.where(
+            sums.c.first_dial_at >= query.start, sums.c.first_dial_at < query.end
+        )
+    else:
+        statement = statement.where(
+            or_(sums.c.calls_in_period > 0, sums.c.lead_id.in_(_leads_with_sales_in(query)))
+        )
+    result = await session.execute(statement)
+    return [
+        LeadFacts(
+            lead_id=row.lead_id,
+            first_dial_at=row.first_dial_at,
+            reached_at=row.reached_at,
+            conversation_at=row.conversation_at,
+            second_call_at=row.second_call_at,
+            dialled_in_period=bool(row.dialled),
+            dials=int(row.dials),
+            talk_seconds=int(row.talk_seconds),
+            billable_minutes=int(row.billable_minutes),
+            labour_minor_seconds=int(row.labour),
+            belongs_to=row.belongs_to,
+            belongs_to_name=row.belongs_to_name,
+            campaign=row.campaign,
+            script_id=row.script_id,
+            script_name=row.script_name,
+        )
+        for row in result
+    ]
+
+
+def _first_of(calls: CTE, condition: ColumnElement[bool], name: str) -> Subquery:
+    """Per lead, the earliest call meeting ``condition`` (ties broken by call id)."""
+    ranked = (
+        select(
+            calls.c.lead_id,
+            calls.c.id,
+            calls.c.employee_id,
+            calls.c.started_at,
+            calls.c.duration,
+            calls.c.script_id,
+            func.row_number()
+            .over(partition_by=calls.c.lead_id, order_by=(calls.c.started_at, calls.c.id))
+            .label("rank"),
+        )
+        .where(condition)
+        .subquery(f"{name}_ranked")
+    )
+    return select(ranked).where(ranked.c.rank == 1).subquery(name)
+
+
+def _conversation_and_second_call(
+    calls: CTE, settings: EconomicsSettings
+) -> tuple[Subquery, Subquery]:
+    """Each lead's first conversation (its earliest stage-2 call) and earliest stage-3 evidence."""
+    conversation = _first_of(calls, calls.c.stage2 == 1, "conversation")
+    gap = settings.thresholds.second_call_gap_minutes * 60
+    second_call = (
+        select(calls.c.lead_id, func.min(calls.c.started_at).label("at"))
+        .join(conversation, conversation.c.lead_id == calls.c.lead_id)
+        .where(
+            or_(
+                calls.c.outcome.in_(_values(STAGE3_TAGS)),
+                and_(
+                    calls.c.id != conversation.c.id,
+                    # "at least the gap after the first conversation *ended*"
+                    epoch_seconds(calls.c.started_at)
+                    >= epoch_seconds(conversation.c.started_at) + conversation.c.duration + gap,
+                    or_(calls.c.outcome.is_(None), calls.c.outcome.not_in(_values(NEGATIVE))),
+                    calls.c.reached == 1,
+                    calls.c.talk >= settings.thresholds.second_call_s,
+                ),
+            )
+        )
+        .group_by(calls.c.lead_id)
+        .subquery("second_call")
+    )
+    return conversation, second_call
+
+
+def lead_stage_query(settings: EconomicsSettings, as_of: datetime) -> Subquery:
+    """(lead_id, stage) for every lead with any evidence by ``as_of``; stage 1–5, monotonic."""
+    calls = known_calls(settings, as_of).cte("known_for_stage")
+    conversation, second_call = _conversation_and_second_call(calls, settings)
+    reached = (
+        select(calls.c.lead_id).where(calls.c.reached == 1).group_by(calls.c.lead_id)
+    ).subquery("reached")
+    applied = (
+        select(Application.lead_id)
+        .where(Application.created_at <= as_of)
+        .group_by(Application.lead_id)
+    ).subquery("applied")
+    signed = (
+        select(Application.lead_id)
+        .join(Contract, Contract.application_id == Application.id)
+        .where(Contract.signed_at <= as_of)
+        .group_by(Application.lead_id)
+    ).subquery("signed")
+    evidence = [
+        (signed, 5),
+        (applied, 4),
+        (second_call, 3),
+        (conversation, 2),
+        (reached, 1),
+    ]
+    stage = case(*((source.c.lead_id.is_not(None), level) for source, level in evidence), else_=0)
+    lead_ids = union(*(select(source.c.lead_id) for source, _ in evidence)).subquery("evidenced")
+    statement = select(lead_ids.c.lead_id, stage.label("stage")).select_from(lead_ids)
+    for source, _ in evidence:
+        statement = statement.outerjoin(source, source.c.lead_id == lead_ids.c.lead_id)
+    return statement.subquery("lead_stage")
+
+
+def _leads_with_sales_in(query: FunnelQuery) -> Select[tuple[str]]:
+    """Leads with an application created, or a contract signed, in the period (by as_of)."""
+    end = min(query.end, query.as_of + timedelta(microseconds=1))
+    created = select(Application.lead_id).where(
+        Application.created_at >= query.start, Application.created_at < end
+    )
+    signed = (
+        select(Application.lead_id)
+        .join(Contract, Contract.application_id == Application.id)
+        .where(Contract.signed_at >= query.start, Contract.signed_at < end)
+    )
+    return created.union(signed)  # type: ignore[return-value]
+
+
+async def week_sums(
+    session: AsyncSession,
+    query: FunnelQuery,
+    settings: EconomicsSettings,
+    slices: Sequence[WeekSlice],
+) -> list[tuple[str, str, bool, int, int, int, int]]:
+    """(lead, week key, dialled, dials, talk, billable minutes, labour) per lead and week slice."""
+    calls = known_calls(settings, query.as_of).cte("known")
+    week = case(
+        *((and_(calls.c.started_at >= s.start, calls.c.started_at < s.end), s.key) for s in slices),
+        else_=None,
+    ).label("week")
+    wrapup = settings.wrapup_seconds
+    bucketed = (
+        select(
+            calls.c.lead_id,
+            week,
+            func.max(case((calls.c.outbound, 1), else_=0)),
+            func.sum(case((calls.c.outbound, 1), else_=0)),
+            func.sum(calls.c.talk),
+            func.sum(case((calls.c.outbound, (calls.c.talk + 59) // 60), else_=0)),
+            func.sum(calls.c.rate * (calls.c.duration + calls.c.answered * wrapup)),
+        )
+        .where(calls.c.started_at >= query.start, calls.c.started_at < query.end)
+        .group_by(calls.c.lead_id, week)
+    )
+    return [
+        (row[0], row[1], bool(row[2]), int(row[3]), int(row[4]), int(row[5]), int(row[6]))
+        for row in await session.execute(bucketed)
+        if row[1] is not None
+    ]
+
+
+async def application_rows(session: AsyncSession, as_of: datetime) -> list[ApplicationRow]:
+    """Applications of cold leads created by ``as_of``, each with its contract, if any."""
+    cold = select(Call.lead_id).where(
+        Call.direction == Direction.OUTBOUND.value,
+        Call.lead_id.is_not(None),
+        Call.started_at <= as_of,
+    )
+    statement = (
+        select(Application, Contract)
+        .outerjoin(Contract, Contract.application_id == Application.id)
+        .where(Application.lead_id.in_(cold), Application.created_at <= as_of)
+    )
+    return [
+        ApplicationRow(
+            application_id=application.id,
+            lead_id=application.lead_id,
+            created_at=application.created_at,
+            status=application.status,
+            closed_at=application.closed_at,
+            contract_signed_at=contract.signed_at if contract else None,
+            contract_amount_minor=contract.amount if contract else None,
+            contract_margin_minor=contract.margin if contract else None,
+        )
+        for application, contract in (await session.execute(statement)).all()
+    ]

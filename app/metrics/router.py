@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.auth.dependencies import CurrentPrincipal
+from app.config import SettingsDep
+from app.db import SessionDep, utcnow
+from app.metrics.funnel import GroupBy, Mode
+from app.metrics.schemas import FunnelResponse
+from app.metrics.service import FunnelParams, metrics_service
+from app.settings.service import settings_service
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+@router.get("/funnel")
+async def funnel(
+    session: SessionDep,
+    config: SettingsDep,
+    principal: CurrentPrincipal,
+    from_: Annotated[
+        str | None, Query(alias="from", description="Local date (reporting zone) or timestamp.")
+    ] = None,
+    to: Annotated[str | None, Query(description="Exclusive. Neither: the last full week.")] = None,
+    mode: Annotated[Mode, Query(description="cohort: leads first dialled in the period.")] = (
+        "cohort"
+    ),
+    as_of: Annotated[str | None, Query(description="Timestamp; default now.")] = None,
+    group_by: GroupBy | None = None,
+    employee_id: Annotated[str | None, Query(description="Leads that belong to it.")] = None,
+    campaign: str | None = None,
+) -> FunnelResponse:
+    """The five-stage funnel with its money (METRICS.md); managers get their own leads'."""
+    settings = await settings_service.economics(session, default_timezone=config.timezone)
+    params = FunnelParams(from_, to, mode, as_of, group_by, employee_id, campaign)
+    return await metrics_service.funnel(session, params, principal, settings, now=utcnow())

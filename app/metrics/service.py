@@ -1,0 +1,157 @@
+"""The funnel and call statistics: SQL counts, pure Python computes, the service joins them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.service import Principal
+from app.errors import Unprocessable
+from app.metrics import queries
+from app.metrics.funnel import (
+    FunnelQuery,
+    GroupBy,
+    LeadRow,
+    Mode,
+    WeekSums,
+    compute_funnel,
+    week_slices,
+)
+from app.metrics.schemas import FunnelResponse, Period
+from app.periods import query_instant
+from app.settings.schemas import EconomicsSettings
+
+MAX_WEEKLY_ACTIVITY_DAYS = 366
+CallGrouping = Literal["employee", "day", "hour", "weekday"]
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelParams:
+    start: str | None
+    end: str | None
+    mode: Mode
+    as_of: str | None
+    group_by: GroupBy | None
+    employee_id: str | None
+    campaign: str | None
+
+
+def _unprocessable(name: str, message: str) -> Unprocessable:
+    return Unprocessable(message, errors=[{"loc": ["query", name], "msg": message}])
+
+
+def resolve_period(
+    start: str | None, end: str | None, zone: ZoneInfo, now: datetime
+) -> tuple[datetime, datetime]:
+    """``from``/``to`` as instants; neither given means the last complete local ISO week."""
+    if start is None and end is None:
+        today = now.astimezone(zone).date()
+        monday = today - timedelta(days=today.weekday() + 7)
+        return _midnight(monday, zone), _midnight(monday + timedelta(days=7), zone)
+    if start is None or end is None:
+        raise _unprocessable("from" if start is None else "to", "give both from and to, or neither")
+    begin, finish = query_instant("from", start, zone), query_instant("to", end, zone)
+    if finish <= begin:
+        raise _unprocessable("to", "to must be after from")
+    return begin, finish
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+
+class MetricsService:
+    async def funnel(
+        self,
+        session: AsyncSession,
+        params: FunnelParams,
+        principal: Principal,
+        settings: EconomicsSettings,
+        *,
+        now: datetime,
+    ) -> FunnelResponse:
+        assert settings.timezone is not None
+        zone = ZoneInfo(settings.timezone)
+        start, end = resolve_period(params.start, params.end, zone, now)
+        as_of = query_instant("as_of", params.as_of, zone) if params.as_of else now
+        if (
+            params.mode == "activity"
+            and params.group_by == "week"
+            and end - start > timedelta(days=MAX_WEEKLY_ACTIVITY_DAYS)
+        ):
+            raise _unprocessable(
+                "group_by", f"weekly activity covers at most {MAX_WEEKLY_ACTIVITY_DAYS} days"
+            )
+        query = FunnelQuery(params.mode, start, end, as_of, zone, params.group_by)
+        facts = await queries.lead_facts(session, query, settings)
+        # Filters select leads by the grouping rule; a manager always sees its own leads.
+        owner = principal.employee_id if principal.is_manager else params.employee_id
+        facts = [
+            fact
+            for fact in facts
+            if (owner is None or fact.belongs_to == owner)
+            and (params.campaign is None or fact.campaign == params.campaign)
+        ]
+        weeks = await self._weeks(session, query, settings)
+        rows = [self._row(fact, query.group_by, weeks.get(fact.lead_id, ())) for fact in facts]
+        applications = await queries.application_rows(session, as_of)
+        selected = {fact.lead_id for fact in facts}
+        since = as_of - timedelta(days=settings.forecast.reference_days)
+        result = compute_funnel(
+            query,
+            settings,
+            rows,
+            [a for a in applications if a.lead_id in selected],
+            # The forecast's reference is every cold lead's, whatever the filter or grouping.
+            [a for a in applications if since <= a.created_at < as_of],
+        )
+        return FunnelResponse(
+            period=Period(
+                from_=start, to=end, timezone=settings.timezone, mode=params.mode, as_of=as_of
+            ),
+            currency=settings.currency,
+            total=result.total.to_json(),
+            groups=None if result.groups is None else [group.to_json() for group in result.groups],
+        )
+
+    async def _weeks(
+        self, session: AsyncSession, query: FunnelQuery, settings: EconomicsSettings
+    ) -> dict[str, tuple[WeekSums, ...]]:
+        if query.mode != "activity" or query.group_by != "week":
+            return {}
+        slices = week_slices(query.start, query.end, query.zone)
+        by_lead: defaultdict[str, list[WeekSums]] = defaultdict(list)
+        for lead_id, *sums in await queries.week_sums(session, query, settings, slices):
+            by_lead[lead_id].append(WeekSums(*sums))  # type: ignore[arg-type]
+        return {lead_id: tuple(weeks) for lead_id, weeks in by_lead.items()}
+
+    def _row(
+        self, fact: queries.LeadFacts, group_by: GroupBy | None, weeks: tuple[WeekSums, ...]
+    ) -> LeadRow:
+        key, label = {
+            "employee": (fact.belongs_to, fact.belongs_to_name),
+            "campaign": (fact.campaign, fact.campaign),
+            "script": (fact.script_id, fact.script_name),
+        }.get(group_by or "", (None, None))
+        return LeadRow(
+            lead_id=fact.lead_id,
+            group_key=key,
+            group_label=label,
+            first_dial_at=fact.first_dial_at,
+            evidence_at=(fact.reached_at, fact.conversation_at, fact.second_call_at),
+            dialled_in_period=fact.dialled_in_period,
+            dials=fact.dials,
+            talk_seconds=fact.talk_seconds,
+            billable_minutes=fact.billable_minutes,
+            labour_minor_seconds=fact.labour_minor_seconds,
+            weeks=weeks,
+        )
+
+
+metrics_service = MetricsService()
