@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Subquery, and_, delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import Call
@@ -57,6 +57,10 @@ class LeadRepository:
         if after_id is not None:
             query = query.where(Lead.id > after_id)
         return (await session.execute(query)).scalars().all()
+
+    async def stages(self, session: AsyncSession, stages: Subquery) -> dict[str, int]:
+        rows = await session.execute(select(stages.c.lead_id, stages.c.stage))
+        return {lead_id: int(stage) for lead_id, stage in rows.all()}
 
     async def lead_id_by_phone(self, session: AsyncSession, phone_e164: str) -> str | None:
         query = select(LeadPhone.lead_id).where(LeadPhone.phone_e164 == phone_e164)

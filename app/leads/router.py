@@ -1,16 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AdminPrincipal, CurrentPrincipal, WriterPrincipal, require_role
 from app.auth.roles import Role
 from app.auth.service import Principal
 from app.calls.phones import normalise_phone
-from app.config import SettingsDep
-from app.db import SessionDep, get_database
+from app.config import Settings, SettingsDep
+from app.db import SessionDep, get_database, utcnow
 from app.errors import Unprocessable
 from app.leads.csv_import import CsvImportError
 from app.leads.importer import lead_importer
@@ -32,6 +34,7 @@ from app.leads.schemas import (
     TimelineEntry,
 )
 from app.leads.service import application_service, lead_scope, lead_service, script_service
+from app.metrics.queries import lead_stage_query
 from app.money import from_minor
 from app.pagination import Page, PageDep, paginate
 from app.periods import period_filters
@@ -46,7 +49,24 @@ scripts_router = APIRouter(prefix="/scripts", tags=["scripts"])
 LeadWorker = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.HEAD, Role.MANAGER))]
 
 
-def lead_public(lead: Lead) -> LeadPublic:
+async def leads_public(
+    session: AsyncSession, config: Settings, leads: Sequence[Lead]
+) -> list[LeadPublic]:
+    """The leads with their funnel stage, worked out for just these leads."""
+    if not leads:
+        return []
+    economics = await settings_service.economics(session, default_timezone=config.timezone)
+    stages = await lead_repository.stages(
+        session, lead_stage_query(economics, utcnow(), [lead.id for lead in leads])
+    )
+    return [lead_public(lead, stages.get(lead.id, 0)) for lead in leads]
+
+
+async def one_lead_public(session: AsyncSession, config: Settings, lead: Lead) -> LeadPublic:
+    return (await leads_public(session, config, [lead]))[0]
+
+
+def lead_public(lead: Lead, stage: int) -> LeadPublic:
     return LeadPublic(
         id=lead.id,
         company=lead.company,
@@ -59,6 +79,7 @@ def lead_public(lead: Lead) -> LeadPublic:
         source=lead.source,
         owner_id=lead.owner_id,
         status=LeadStatus(lead.status),
+        stage=stage,
         refusal_reason=lead.refusal_reason,
         refused_at_stage=lead.refused_at_stage,
         notes=lead.notes,
@@ -111,7 +132,7 @@ async def create_lead(
     body: LeadCreate, session: SessionDep, config: SettingsDep, principal: LeadWorker
 ) -> LeadPublic:
     lead = await lead_service.create(session, body, principal, region=config.default_region)
-    return lead_public(lead)
+    return await one_lead_public(session, config, lead)
 
 
 @leads_router.get("")
@@ -125,6 +146,9 @@ async def list_leads(
     owner_id: str | None = None,
     lead_status: Annotated[LeadStatus | None, Query(alias="status")] = None,
     q: Annotated[str | None, Query(description="Words in the company or contact name.")] = None,
+    stage: Annotated[
+        int | None, Query(ge=0, le=5, description="Leads whose funnel stage is exactly this.")
+    ] = None,
 ) -> Page[LeadPublic]:
     filters = _visible_leads(principal)
     if phone is not None:
@@ -145,10 +169,23 @@ async def list_leads(
         filters += [
             Lead.search_text.contains(word, autoescape=True) for word in q.casefold().split()
         ]
+    if stage is not None:
+        economics = await settings_service.economics(session, default_timezone=config.timezone)
+        staged = lead_stage_query(economics, utcnow())
+        if stage == 0:
+            filters.append(Lead.id.not_in(select(staged.c.lead_id)))
+        else:
+            filters.append(Lead.id.in_(select(staged.c.lead_id).where(staged.c.stage == stage)))
     rows = await lead_repository.list(
         session, filters=filters, limit=page.limit + 1, after_id=page.after_id
     )
-    return paginate(rows, page, to_item=lead_public, key=lambda row: [row.id])
+    shown = await leads_public(session, config, rows[: page.limit])
+    return paginate(
+        [*shown, *(lead_public(row, 0) for row in rows[page.limit :])],
+        page,
+        to_item=lambda item: item,
+        key=lambda item: [item.id],
+    )
 
 
 @leads_router.post("/import")
@@ -168,8 +205,11 @@ async def import_leads(
 
 
 @leads_router.get("/{lead_id}")
-async def get_lead(lead_id: str, session: SessionDep, principal: CurrentPrincipal) -> LeadPublic:
-    return lead_public(await lead_service.get_visible(session, lead_id, principal))
+async def get_lead(
+    lead_id: str, session: SessionDep, config: SettingsDep, principal: CurrentPrincipal
+) -> LeadPublic:
+    lead = await lead_service.get_visible(session, lead_id, principal)
+    return await one_lead_public(session, config, lead)
 
 
 @leads_router.patch("/{lead_id}")
@@ -183,7 +223,7 @@ async def update_lead(
     lead = await lead_service.update(
         session, lead_id, body, principal, region=config.default_region
     )
-    return lead_public(lead)
+    return await one_lead_public(session, config, lead)
 
 
 @leads_router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -194,9 +234,10 @@ async def delete_lead(lead_id: str, session: SessionDep, _admin: AdminPrincipal)
 
 @leads_router.post("/{lead_id}/merge")
 async def merge_lead(
-    lead_id: str, body: LeadMerge, session: SessionDep, principal: LeadWorker
+    lead_id: str, body: LeadMerge, session: SessionDep, config: SettingsDep, principal: LeadWorker
 ) -> LeadPublic:
-    return lead_public(await lead_service.merge(session, lead_id, body.into, principal))
+    lead = await lead_service.merge(session, lead_id, body.into, principal)
+    return await one_lead_public(session, config, lead)
 
 
 @leads_router.get("/{lead_id}/timeline")

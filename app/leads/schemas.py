@@ -70,6 +70,9 @@ class LeadPublic(BaseModel):
     source: str | None
     owner_id: str | None
     status: LeadStatus
+    stage: int = Field(
+        description="The funnel stage reached (0–5) by now, by the rules of the funnel."
+    )
     refusal_reason: str | None
     refused_at_stage: int | None
     notes: str | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     CTE,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from app.calls.models import Call
 from app.calls.outcomes import Outcome
@@ -73,7 +75,9 @@ class LeadFacts:
     script_name: str | None
 
 
-def known_calls(settings: EconomicsSettings, as_of: datetime) -> Select[tuple[object, ...]]:
+def known_calls(
+    settings: EconomicsSettings, as_of: datetime, lead_ids: Sequence[str] | None = None
+) -> Select[tuple[object, ...]]:
     """Calls that take part (a lead, not internal, a known start) by ``as_of``, with their flags."""
     thresholds = settings.thresholds
     talk = func.coalesce(Call.talk_seconds, 0)
@@ -88,7 +92,7 @@ def known_calls(settings: EconomicsSettings, as_of: datetime) -> Select[tuple[ob
         ),
     )
     default_rate = to_minor(settings.labor_cost_per_hour)
-    return (
+    statement = (
         select(
             Call.id,
             Call.lead_id,
@@ -112,6 +116,9 @@ def known_calls(settings: EconomicsSettings, as_of: datetime) -> Select[tuple[ob
             Call.started_at <= as_of,
         )
     )
+    if lead_ids is not None:
+        statement = statement.where(Call.lead_id.in_(lead_ids))
+    return statement
 
 
 async def lead_facts(
@@ -256,22 +263,28 @@ def _conversation_and_second_call(
     return conversation, second_call
 
 
-def lead_stage_query(settings: EconomicsSettings, as_of: datetime) -> Subquery:
-    """(lead_id, stage) for every lead with any evidence by ``as_of``; stage 1–5, monotonic."""
-    calls = known_calls(settings, as_of).cte("known_for_stage")
+def lead_stage_query(
+    settings: EconomicsSettings, as_of: datetime, lead_ids: Sequence[str] | None = None
+) -> Subquery:
+    """(lead_id, stage) for the leads with any evidence by ``as_of``: 1–5, the highest reached.
+
+    ``lead_ids`` limits the work to those leads (a page of the leads list).
+    """
+    calls = known_calls(settings, as_of, lead_ids).cte("known_for_stage")
     conversation, second_call = _conversation_and_second_call(calls, settings)
     reached = (
         select(calls.c.lead_id).where(calls.c.reached == 1).group_by(calls.c.lead_id)
     ).subquery("reached")
+    of_leads = [] if lead_ids is None else [Application.lead_id.in_(lead_ids)]
     applied = (
         select(Application.lead_id)
-        .where(Application.created_at <= as_of)
+        .where(Application.created_at <= as_of, *of_leads)
         .group_by(Application.lead_id)
     ).subquery("applied")
     signed = (
         select(Application.lead_id)
         .join(Contract, Contract.application_id == Application.id)
-        .where(Contract.signed_at <= as_of)
+        .where(Contract.signed_at <= as_of, *of_leads)
         .group_by(Application.lead_id)
     ).subquery("signed")
     evidence = [
@@ -282,10 +295,10 @@ def lead_stage_query(settings: EconomicsSettings, as_of: datetime) -> Subquery:
         (reached, 1),
     ]
     stage = case(*((source.c.lead_id.is_not(None), level) for source, level in evidence), else_=0)
-    lead_ids = union(*(select(source.c.lead_id) for source, _ in evidence)).subquery("evidenced")
-    statement = select(lead_ids.c.lead_id, stage.label("stage")).select_from(lead_ids)
+    evidenced = union(*(select(source.c.lead_id) for source, _ in evidence)).subquery("evidenced")
+    statement = select(evidenced.c.lead_id, stage.label("stage")).select_from(evidenced)
     for source, _ in evidence:
-        statement = statement.outerjoin(source, source.c.lead_id == lead_ids.c.lead_id)
+        statement = statement.outerjoin(source, source.c.lead_id == evidenced.c.lead_id)
     return statement.subquery("lead_stage")
 
 
@@ -361,3 +374,69 @@ async def application_rows(session: AsyncSession, as_of: datetime) -> list[Appli
         )
         for application, contract in (await session.execute(statement)).all()
     ]
+
+
+# Quarter hours: every time zone's offset is a whole number of them, so local hours and days
+# can be told in Python from UTC buckets.
+BUCKET_SECONDS = 900
+
+
+@dataclass(frozen=True, slots=True)
+class CallCounts:
+    bucket: int | None  # epoch // BUCKET_SECONDS, when bucketed by time
+    employee_id: str | None
+    employee_name: str | None
+    calls: int
+    outbound: int
+    inbound: int
+    answered: int
+    talk_seconds: int
+    missed_inbound: int
+
+
+async def call_counts(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    by_employee: bool,
+    by_time: bool,
+    employee_id: str | None,
+) -> list[CallCounts]:
+    """Calls started in ``[start, end)`` counted per employee and/or quarter-hour bucket."""
+    answered = Call.status == CallStatus.ANSWERED.value
+    inbound = Call.direction == Direction.INBOUND.value
+    keys: list[ColumnElement[Any] | QueryableAttribute[Any]] = []
+    if by_time:
+        keys.append((epoch_seconds(Call.started_at) // BUCKET_SECONDS).label("bucket"))
+    if by_employee:
+        keys += [Call.employee_id, Employee.name]
+    statement = (
+        select(
+            *keys,
+            func.count(),
+            func.sum(case((Call.direction == Direction.OUTBOUND.value, 1), else_=0)),
+            func.sum(case((inbound, 1), else_=0)),
+            func.sum(case((answered, 1), else_=0)),
+            func.sum(func.coalesce(Call.talk_seconds, 0)),
+            func.sum(case((and_(inbound, ~answered), 1), else_=0)),
+        )
+        .outerjoin(Employee, Employee.id == Call.employee_id)
+        .where(Call.started_at >= start, Call.started_at < end)
+    )
+    if employee_id is not None:
+        statement = statement.where(Call.employee_id == employee_id)
+    if keys:
+        statement = statement.group_by(*keys)
+    rows = []
+    for row in await session.execute(statement):
+        values = list(row)
+        bucket = int(values.pop(0)) if by_time else None
+        employee, name = (values.pop(0), values.pop(0)) if by_employee else (None, None)
+        calls, outbound, inbound_count, answered_count, talk, missed = (int(v or 0) for v in values)
+        rows.append(
+            CallCounts(
+                bucket, employee, name, calls, outbound, inbound_count, answered_count, talk, missed
+            )
+        )
+    return rows

@@ -8,8 +8,8 @@ from app.auth.dependencies import CurrentPrincipal
 from app.config import SettingsDep
 from app.db import SessionDep, utcnow
 from app.metrics.funnel import GroupBy, Mode
-from app.metrics.schemas import FunnelResponse
-from app.metrics.service import FunnelParams, metrics_service
+from app.metrics.schemas import CallStatsResponse, FunnelResponse
+from app.metrics.service import CallGrouping, FunnelParams, metrics_service
 from app.settings.service import settings_service
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
@@ -36,3 +36,25 @@ async def funnel(
     settings = await settings_service.economics(session, default_timezone=config.timezone)
     params = FunnelParams(from_, to, mode, as_of, group_by, employee_id, campaign)
     return await metrics_service.funnel(session, params, principal, settings, now=utcnow())
+
+
+@router.get("/calls")
+async def call_stats(
+    session: SessionDep,
+    config: SettingsDep,
+    principal: CurrentPrincipal,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+    group_by: CallGrouping | None = None,
+) -> CallStatsResponse:
+    """Calls, answer rate, talk time, missed inbound — by the caller, day, hour or weekday."""
+    zone = await settings_service.reporting_zone(session, default_timezone=config.timezone)
+    return await metrics_service.call_stats(
+        session,
+        start=from_,
+        end=to,
+        group_by=group_by,
+        principal=principal,
+        zone=zone,
+        now=utcnow(),
+    )

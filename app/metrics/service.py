@@ -22,7 +22,7 @@ from app.metrics.funnel import (
     compute_funnel,
     week_slices,
 )
-from app.metrics.schemas import FunnelResponse, Period
+from app.metrics.schemas import CallStats, CallStatsResponse, FunnelResponse, Period
 from app.periods import query_instant
 from app.settings.schemas import EconomicsSettings
 
@@ -152,6 +152,78 @@ class MetricsService:
             labour_minor_seconds=fact.labour_minor_seconds,
             weeks=weeks,
         )
+
+    async def call_stats(
+        self,
+        session: AsyncSession,
+        *,
+        start: str | None,
+        end: str | None,
+        group_by: CallGrouping | None,
+        principal: Principal,
+        zone: ZoneInfo,
+        now: datetime,
+    ) -> CallStatsResponse:
+        """Answer rate, talk time and missed inbound calls, per group and in total."""
+        begin, finish = resolve_period(start, end, zone, now)
+        rows = await queries.call_counts(
+            session,
+            begin,
+            finish,
+            by_employee=group_by == "employee",
+            by_time=group_by in ("day", "hour", "weekday"),
+            employee_id=principal.employee_id if principal.is_manager else None,
+        )
+        groups: dict[str | None, list[queries.CallCounts]] = defaultdict(list)
+        labels: dict[str | None, str | None] = {}
+        for row in rows:
+            key, label = _call_group(row, group_by, zone)
+            groups[key].append(row)
+            labels[key] = label
+        # Hours and weekdays sort by their zero-padded keys, days as ISO dates, employees by id.
+        ordered = sorted(groups, key=lambda key: (key is None, key or ""))
+        return CallStatsResponse(
+            period={"from": begin, "to": finish, "timezone": zone.key},
+            total=_call_stats(rows),
+            groups=None
+            if group_by is None
+            else [_call_stats(groups[key], key=key, label=labels[key]) for key in ordered],
+        )
+
+
+def _call_group(
+    row: queries.CallCounts, group_by: CallGrouping | None, zone: ZoneInfo
+) -> tuple[str | None, str | None]:
+    if group_by == "employee":
+        return row.employee_id, row.employee_name
+    if group_by is None or row.bucket is None:
+        return None, None
+    local = datetime.fromtimestamp(row.bucket * queries.BUCKET_SECONDS, UTC).astimezone(zone)
+    if group_by == "day":
+        return local.date().isoformat(), local.strftime("%a %d %b")
+    if group_by == "hour":
+        return f"{local.hour:02d}", f"{local.hour:02d}:00"
+    return str(local.isoweekday()), _WEEKDAYS[local.weekday()]
+
+
+def _call_stats(
+    rows: list[queries.CallCounts], *, key: str | None = None, label: str | None = None
+) -> CallStats:
+    calls = sum(r.calls for r in rows)
+    answered = sum(r.answered for r in rows)
+    talk = sum(r.talk_seconds for r in rows)
+    return CallStats(
+        key=key,
+        label=label,
+        calls=calls,
+        outbound=sum(r.outbound for r in rows),
+        inbound=sum(r.inbound for r in rows),
+        answered=answered,
+        answer_rate=answered / calls if calls else None,
+        talk_seconds=talk,
+        avg_talk_seconds=talk / answered if answered else None,
+        missed_inbound=sum(r.missed_inbound for r in rows),
+    )
 
 
 metrics_service = MetricsService()
