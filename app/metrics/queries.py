@@ -13,16 +13,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     ColumnElement,
     Select,
     Subquery,
     and_,
     case,
+    false,
     func,
-    literal,
+    literal_column,
     or_,
     select,
+    true,
     union,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -121,75 +122,127 @@ def known_calls(
     return statement
 
 
-async def lead_facts(
-    session: AsyncSession, query: FunnelQuery, settings: EconomicsSettings
-) -> list[LeadFacts]:
-    """One row per cold lead the query may need (``compute_funnel`` picks the exact set)."""
-    calls = known_calls(settings, query.as_of).cte("known")
-    in_period = and_(calls.c.started_at >= query.start, calls.c.started_at < query.end)
-    in_scope = in_period if query.mode == "activity" else literal(True)
+def _evidence(
+    settings: EconomicsSettings,
+    as_of: datetime,
+    *,
+    lead_ids: Sequence[str] | None = None,
+    period: tuple[datetime, datetime] | None = None,
+    scope_is_period: bool = False,
+) -> Subquery:
+    """One row per lead with calls: the earliest evidence of stages 1–3, the first dial, and the
+    integer sums costs need over the in-scope calls (all, or those in ``period``).
 
-    conversation, second_call = _conversation_and_second_call(calls, settings)
-    first_dial = _first_of(calls, calls.c.outbound, "first_dial")
-    first_reached = _first_of(calls, calls.c.reached == 1, "first_reached")
+    One pass: window functions carry each lead's first conversation, first dialler and first
+    reached call to every call of the lead, then one GROUP BY reduces. (Joining per-lead subqueries
+    of a CTE back to it made PostgreSQL guess one row per side and nest loops: minutes at 100k.)
+    """
+    calls = known_calls(settings, as_of, lead_ids).subquery("known")
+    thresholds = settings.thresholds
 
-    outbound_in_scope = and_(calls.c.outbound, in_scope)
-    wrapup = settings.wrapup_seconds
-    sums = (
+    def first(value: ColumnElement[Any], flag: ColumnElement[bool]) -> ColumnElement[Any]:
+        """``value`` on the lead's earliest call meeting ``flag`` (the first row, if any does)."""
+        # Constants, not bound parameters: PostgreSQL plans these sorts far better when it can
+        # see the ORDER BY key (measured: 1.5 s → 0.8 s at 100k calls).
+        order = (
+            case((flag, literal_column("0")), else_=literal_column("1")),
+            calls.c.started_at,
+            calls.c.id,
+        )
+        return func.first_value(value).over(partition_by=calls.c.lead_id, order_by=order)
+
+    is_stage2 = calls.c.stage2 == 1
+    is_reached = calls.c.reached == 1
+    windowed = select(
+        calls,
+        first(calls.c.id, is_stage2).label("conversation_id"),
+        first(calls.c.stage2, is_stage2).label("has_conversation"),
+        first(epoch_seconds(calls.c.started_at) + calls.c.duration, is_stage2).label(
+            "conversation_end"
+        ),
+        first(calls.c.employee_id, calls.c.outbound).label("first_dialler"),
+        first(calls.c.script_id, is_reached).label("first_reached_script"),
+        first(calls.c.reached, is_reached).label("has_reached"),
+    ).subquery("windowed")
+    w = windowed.c
+    second_call = or_(
+        w.outcome.in_(_values(STAGE3_TAGS)),
+        and_(
+            w.has_conversation == 1,
+            w.id != w.conversation_id,
+            # "at least the gap after the first conversation *ended*" (start + duration)
+            epoch_seconds(w.started_at)
+            >= w.conversation_end + thresholds.second_call_gap_minutes * 60,
+            or_(w.outcome.is_(None), w.outcome.not_in(_values(NEGATIVE))),
+            w.reached == 1,
+            w.talk >= thresholds.second_call_s,
+        ),
+    )
+    if period is None:
+        in_period: ColumnElement[bool] = false()
+    else:
+        in_period = and_(w.started_at >= period[0], w.started_at < period[1])
+    in_scope = in_period if scope_is_period else true()
+    outbound_in_scope = and_(w.outbound, in_scope)
+    return (
         select(
-            calls.c.lead_id,
-            func.min(case((calls.c.outbound, calls.c.started_at))).label("first_dial_at"),
-            func.min(case((calls.c.reached == 1, calls.c.started_at))).label("reached_at"),
-            func.max(case((and_(calls.c.outbound, in_period), 1), else_=0)).label("dialled"),
+            w.lead_id,
+            func.min(case((w.outbound, w.started_at))).label("first_dial_at"),
+            func.min(case((w.reached == 1, w.started_at))).label("reached_at"),
+            func.min(case((w.stage2 == 1, w.started_at))).label("conversation_at"),
+            func.min(case((second_call, w.started_at))).label("second_call_at"),
+            func.max(w.first_dialler).label("first_dialler"),
+            func.max(case((w.has_reached == 1, w.first_reached_script))).label("script_id"),
+            func.max(case((and_(w.outbound, in_period), 1), else_=0)).label("dialled"),
             func.sum(case((in_period, 1), else_=0)).label("calls_in_period"),
             func.sum(case((outbound_in_scope, 1), else_=0)).label("dials"),
-            func.sum(case((in_scope, calls.c.talk), else_=0)).label("talk_seconds"),
+            func.sum(case((in_scope, w.talk), else_=0)).label("talk_seconds"),
             # ceil(talk / 60) in integer arithmetic, the same on both databases.
-            func.sum(case((outbound_in_scope, (calls.c.talk + 59) // 60), else_=0)).label(
+            func.sum(case((outbound_in_scope, (w.talk + 59) // 60), else_=0)).label(
                 "billable_minutes"
             ),
             func.sum(
                 case(
-                    (
-                        in_scope,
-                        calls.c.rate * (calls.c.duration + calls.c.answered * wrapup),
-                    ),
+                    (in_scope, w.rate * (w.duration + w.answered * settings.wrapup_seconds)),
                     else_=0,
                 )
             ).label("labour"),
         )
-        .group_by(calls.c.lead_id)
-        .subquery("sums")
+        .group_by(w.lead_id)
+        .subquery("evidence")
     )
 
-    dialler = Employee.__table__.alias("dialler")
-    owner = func.coalesce(Lead.owner_id, first_dial.c.employee_id)
+
+async def lead_facts(
+    session: AsyncSession, query: FunnelQuery, settings: EconomicsSettings
+) -> list[LeadFacts]:
+    """One row per cold lead the query may need (``compute_funnel`` picks the exact set)."""
+    evidence = _evidence(
+        settings,
+        query.as_of,
+        period=(query.start, query.end),
+        scope_is_period=query.mode == "activity",
+    )
+    e = evidence.c
+    owner = func.coalesce(Lead.owner_id, e.first_dialler)
     statement = (
         select(
-            sums,
-            conversation.c.started_at.label("conversation_at"),
-            second_call.c.at.label("second_call_at"),
+            evidence,
             owner.label("belongs_to"),
-            dialler.c.name.label("belongs_to_name"),
+            Employee.name.label("belongs_to_name"),
             Lead.campaign,
-            first_reached.c.script_id,
             Script.name.label("script_name"),
         )
-        .join(Lead, Lead.id == sums.c.lead_id)
-        .join(first_dial, first_dial.c.lead_id == sums.c.lead_id)
-        .outerjoin(conversation, conversation.c.lead_id == sums.c.lead_id)
-        .outerjoin(second_call, second_call.c.lead_id == sums.c.lead_id)
-        .outerjoin(first_reached, first_reached.c.lead_id == sums.c.lead_id)
-        .outerjoin(dialler, dialler.c.id == owner)
-        .outerjoin(Script, Script.id == first_reached.c.script_id)
+        .join(Lead, Lead.id == e.lead_id)
+        .outerjoin(Employee, Employee.id == owner)
+        .outerjoin(Script, Script.id == e.script_id)
+        .where(e.first_dial_at.is_not(None))
     )
     if query.mode == "cohort":
-        statement = statement.where(
-            sums.c.first_dial_at >= query.start, sums.c.first_dial_at < query.end
-        )
+        statement = statement.where(e.first_dial_at >= query.start, e.first_dial_at < query.end)
     else:
         statement = statement.where(
-            or_(sums.c.calls_in_period > 0, sums.c.lead_id.in_(_leads_with_sales_in(query)))
+            or_(e.calls_in_period > 0, e.lead_id.in_(_leads_with_sales_in(query)))
         )
     result = await session.execute(statement)
     return [
@@ -214,55 +267,6 @@ async def lead_facts(
     ]
 
 
-def _first_of(calls: CTE, condition: ColumnElement[bool], name: str) -> Subquery:
-    """Per lead, the earliest call meeting ``condition`` (ties broken by call id)."""
-    ranked = (
-        select(
-            calls.c.lead_id,
-            calls.c.id,
-            calls.c.employee_id,
-            calls.c.started_at,
-            calls.c.duration,
-            calls.c.script_id,
-            func.row_number()
-            .over(partition_by=calls.c.lead_id, order_by=(calls.c.started_at, calls.c.id))
-            .label("rank"),
-        )
-        .where(condition)
-        .subquery(f"{name}_ranked")
-    )
-    return select(ranked).where(ranked.c.rank == 1).subquery(name)
-
-
-def _conversation_and_second_call(
-    calls: CTE, settings: EconomicsSettings
-) -> tuple[Subquery, Subquery]:
-    """Each lead's first conversation (its earliest stage-2 call) and earliest stage-3 evidence."""
-    conversation = _first_of(calls, calls.c.stage2 == 1, "conversation")
-    gap = settings.thresholds.second_call_gap_minutes * 60
-    second_call = (
-        select(calls.c.lead_id, func.min(calls.c.started_at).label("at"))
-        .join(conversation, conversation.c.lead_id == calls.c.lead_id)
-        .where(
-            or_(
-                calls.c.outcome.in_(_values(STAGE3_TAGS)),
-                and_(
-                    calls.c.id != conversation.c.id,
-                    # "at least the gap after the first conversation *ended*"
-                    epoch_seconds(calls.c.started_at)
-                    >= epoch_seconds(conversation.c.started_at) + conversation.c.duration + gap,
-                    or_(calls.c.outcome.is_(None), calls.c.outcome.not_in(_values(NEGATIVE))),
-                    calls.c.reached == 1,
-                    calls.c.talk >= settings.thresholds.second_call_s,
-                ),
-            )
-        )
-        .group_by(calls.c.lead_id)
-        .subquery("second_call")
-    )
-    return conversation, second_call
-
-
 def lead_stage_query(
     settings: EconomicsSettings, as_of: datetime, lead_ids: Sequence[str] | None = None
 ) -> Subquery:
@@ -270,11 +274,7 @@ def lead_stage_query(
 
     ``lead_ids`` limits the work to those leads (a page of the leads list).
     """
-    calls = known_calls(settings, as_of, lead_ids).cte("known_for_stage")
-    conversation, second_call = _conversation_and_second_call(calls, settings)
-    reached = (
-        select(calls.c.lead_id).where(calls.c.reached == 1).group_by(calls.c.lead_id)
-    ).subquery("reached")
+    e = _evidence(settings, as_of, lead_ids=lead_ids).c
     of_leads = [] if lead_ids is None else [Application.lead_id.in_(lead_ids)]
     applied = (
         select(Application.lead_id)
@@ -287,19 +287,35 @@ def lead_stage_query(
         .where(Contract.signed_at <= as_of, *of_leads)
         .group_by(Application.lead_id)
     ).subquery("signed")
-    evidence = [
-        (signed, 5),
-        (applied, 4),
-        (second_call, 3),
-        (conversation, 2),
-        (reached, 1),
-    ]
-    stage = case(*((source.c.lead_id.is_not(None), level) for source, level in evidence), else_=0)
-    evidenced = union(*(select(source.c.lead_id) for source, _ in evidence)).subquery("evidenced")
-    statement = select(evidenced.c.lead_id, stage.label("stage")).select_from(evidenced)
-    for source, _ in evidence:
-        statement = statement.outerjoin(source, source.c.lead_id == evidenced.c.lead_id)
-    return statement.subquery("lead_stage")
+    from_calls = (
+        select(
+            e.lead_id,
+            case(
+                (e.second_call_at.is_not(None), 3),
+                (e.conversation_at.is_not(None), 2),
+                (e.reached_at.is_not(None), 1),
+                else_=0,
+            ).label("stage"),
+        )
+        .where(e.reached_at.is_not(None) | e.conversation_at.is_not(None))
+        .subquery("from_calls")
+    )
+    evidenced = union(
+        select(from_calls.c.lead_id), select(applied.c.lead_id), select(signed.c.lead_id)
+    ).subquery("evidenced")
+    stage = case(
+        (signed.c.lead_id.is_not(None), 5),
+        (applied.c.lead_id.is_not(None), 4),
+        else_=func.coalesce(from_calls.c.stage, 0),
+    )
+    return (
+        select(evidenced.c.lead_id, stage.label("stage"))
+        .select_from(evidenced)
+        .outerjoin(from_calls, from_calls.c.lead_id == evidenced.c.lead_id)
+        .outerjoin(applied, applied.c.lead_id == evidenced.c.lead_id)
+        .outerjoin(signed, signed.c.lead_id == evidenced.c.lead_id)
+        .subquery("lead_stage")
+    )
 
 
 def _leads_with_sales_in(query: FunnelQuery) -> Select[tuple[str]]:
