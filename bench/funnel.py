@@ -118,13 +118,12 @@ async def run(args: argparse.Namespace) -> None:
             await connection.execute(text("ANALYZE"))
     head = Principal(key_id="bench", role=Role.HEAD, employee_id=None)
     whole = ("2026-01-01", "2026-08-01")
+    week = ("2026-03-02", "2026-03-09")
     cases = [
         ("cohort, whole range", FunnelParams(*whole, "cohort", None, None, None, None)),
         ("cohort, group_by=employee", FunnelParams(*whole, "cohort", None, "employee", None, None)),
-        (
-            "activity, one week",
-            FunnelParams("2026-03-02", "2026-03-09", "activity", None, None, None, None),
-        ),
+        ("cohort, one week", FunnelParams(*week, "cohort", None, None, None, None)),
+        ("activity, one week", FunnelParams(*week, "activity", None, None, None, None)),
     ]
     rss_before = _rss_mb()
     async with database.unit_of_work(read_only=True) as session:

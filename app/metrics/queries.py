@@ -76,8 +76,11 @@ class LeadFacts:
     script_name: str | None
 
 
+LeadSelection = Sequence[str] | Select[Any] | None
+
+
 def known_calls(
-    settings: EconomicsSettings, as_of: datetime, lead_ids: Sequence[str] | None = None
+    settings: EconomicsSettings, as_of: datetime, lead_ids: LeadSelection = None
 ) -> Select[tuple[object, ...]]:
     """Calls that take part (a lead, not internal, a known start) by ``as_of``, with their flags."""
     thresholds = settings.thresholds
@@ -126,7 +129,7 @@ def _evidence(
     settings: EconomicsSettings,
     as_of: datetime,
     *,
-    lead_ids: Sequence[str] | None = None,
+    lead_ids: LeadSelection = None,
     period: tuple[datetime, datetime] | None = None,
     scope_is_period: bool = False,
 ) -> Subquery:
@@ -220,6 +223,8 @@ async def lead_facts(
     evidence = _evidence(
         settings,
         query.as_of,
+        # Only the leads the query is about: the evidence pass sorts every call it reads.
+        lead_ids=_cohort(query) if query.mode == "cohort" else _active_leads(query),
         period=(query.start, query.end),
         scope_is_period=query.mode == "activity",
     )
@@ -236,14 +241,9 @@ async def lead_facts(
         .join(Lead, Lead.id == e.lead_id)
         .outerjoin(Employee, Employee.id == owner)
         .outerjoin(Script, Script.id == e.script_id)
+        # Cold leads only; the evidence pass already kept just the cohort or the active leads.
         .where(e.first_dial_at.is_not(None))
     )
-    if query.mode == "cohort":
-        statement = statement.where(e.first_dial_at >= query.start, e.first_dial_at < query.end)
-    else:
-        statement = statement.where(
-            or_(e.calls_in_period > 0, e.lead_id.in_(_leads_with_sales_in(query)))
-        )
     result = await session.execute(statement)
     return [
         LeadFacts(
@@ -318,8 +318,34 @@ def lead_stage_query(
     )
 
 
-def _leads_with_sales_in(query: FunnelQuery) -> Select[tuple[str]]:
-    """Leads with an application created, or a contract signed, in the period (by as_of)."""
+def _cohort(query: FunnelQuery) -> Select[Any]:
+    """Leads whose first outbound call (by as_of) started in the period."""
+    return (
+        select(Call.lead_id)
+        .where(
+            Call.direction == Direction.OUTBOUND.value,
+            Call.lead_id.is_not(None),
+            Call.started_at <= query.as_of,
+        )
+        .group_by(Call.lead_id)
+        .having(func.min(Call.started_at) >= query.start, func.min(Call.started_at) < query.end)
+    )
+
+
+def _active_leads(query: FunnelQuery) -> Select[Any]:
+    """Leads with a call, an application or a contract in the period (by as_of)."""
+    called = select(Call.lead_id).where(
+        Call.lead_id.is_not(None),
+        Call.started_at >= query.start,
+        Call.started_at < query.end,
+        Call.started_at <= query.as_of,
+    )
+    # One flat UNION: SQLite refuses a compound SELECT nested in another.
+    return select(union(called, *_sales_in(query)).subquery().c.lead_id)
+
+
+def _sales_in(query: FunnelQuery) -> tuple[Select[Any], Select[Any]]:
+    """Leads with an application created, and with a contract signed, in the period (by as_of)."""
     end = min(query.end, query.as_of + timedelta(microseconds=1))
     created = select(Application.lead_id).where(
         Application.created_at >= query.start, Application.created_at < end
@@ -329,7 +355,7 @@ def _leads_with_sales_in(query: FunnelQuery) -> Select[tuple[str]]:
         .join(Contract, Contract.application_id == Application.id)
         .where(Contract.signed_at >= query.start, Contract.signed_at < end)
     )
-    return created.union(signed)  # type: ignore[return-value]
+    return created, signed
 
 
 async def week_sums(
