@@ -24,6 +24,7 @@ import httpx
 from app.webhooks.providers import get_adapter
 from app.webhooks.providers.base import CallSpec
 from app.webhooks.traffic import (
+    EXAMPLE_CONFIGS,
     Delivery,
     call_key,
     deliveries,
@@ -32,17 +33,7 @@ from app.webhooks.traffic import (
     shuffled_with_duplicates,
 )
 
-CONFIGS: dict[str, dict[str, Any]] = {
-    "mango": {"api_key": "bench-mk", "api_salt": "bench-salt", "timezone": "Europe/Moscow"},
-    "zadarma": {"api_key": "bench-zk", "api_secret": "bench-zs", "timezone": "Europe/Moscow"},
-    "twilio": {
-        "account_sid": "AC0000000000000000000000000000bench",
-        "auth_token": "bench-token",
-        "public_base_url": "https://calls.example.com",
-        "default_region": "RU",
-    },
-    "generic": {"secret": "bench-gs"},
-}
+CONFIGS = EXAMPLE_CONFIGS
 
 
 async def run(args: argparse.Namespace) -> int:

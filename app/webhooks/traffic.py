@@ -15,6 +15,19 @@ from typing import Any
 from app.webhooks.providers import get_adapter
 from app.webhooks.providers.base import CallSpec, CallStatus, Direction, ProviderConfig
 
+# Integration configs (test secrets) for generating traffic to every provider at once.
+EXAMPLE_CONFIGS: Mapping[str, Mapping[str, Any]] = {
+    "mango": {"api_key": "mk-example", "api_salt": "salt-example", "timezone": "Europe/Moscow"},
+    "zadarma": {"api_key": "zk-example", "api_secret": "zs-example", "timezone": "Europe/Moscow"},
+    "twilio": {
+        "account_sid": "AC0000000000000000000000000example",
+        "auth_token": "token-example",
+        "public_base_url": "https://calls.example.com",
+        "default_region": "RU",
+    },
+    "generic": {"secret": "generic-example"},
+}
+
 # Roughly a cold base: most dials are not answered.
 _OUTCOMES = (
     (CallStatus.NO_ANSWER, 0.55),

@@ -6,27 +6,10 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-# The worked example's settings (METRICS.md): the defaults of a fresh install.
-DEFAULTS: dict[str, Any] = {
-    "currency": "RUB",
-    "telephony_cost_per_minute": "2.00",
-    "labor_cost_per_hour": "600.00",
-    "wrapup_seconds": 30,
-    "default_margin_rate": "0.25",
-    "thresholds": {
-        "reached_s": 10,
-        "conversation_s": 60,
-        "second_call_s": 120,
-        "second_call_gap_minutes": 60,
-    },
-    "forecast": {
-        "reference_days": 180,
-        "min_closed_applications": 5,
-        "prior_win_rate": "0.30",
-        "prior_margin_per_contract": "50000.00",
-    },
-    "timezone": "Europe/Moscow",
-}
+from tests.metrics.worked_example import DATASET
+
+# The worked example's settings (METRICS.md) are the defaults of a fresh install.
+DEFAULTS: dict[str, Any] = DATASET["settings"]
 
 
 async def test_defaults(client: AsyncClient, head: dict[str, str]) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime
-from typing import Any
 
 from httpx import AsyncClient
 
 from app.webhooks.providers import get_adapter
 from app.webhooks.providers.base import CallSpec
 from app.webhooks.traffic import (
+    EXAMPLE_CONFIGS,
     Delivery,
     call_key,
     deliveries,
@@ -20,17 +20,7 @@ from app.webhooks.traffic import (
     shuffled_with_duplicates,
 )
 
-CONFIGS: dict[str, dict[str, Any]] = {
-    "mango": {"api_key": "mk", "api_salt": "salt", "timezone": "Europe/Moscow"},
-    "zadarma": {"api_key": "zk", "api_secret": "zs", "timezone": "Europe/Moscow"},
-    "twilio": {
-        "account_sid": "AC00000000000000000000000000000009",
-        "auth_token": "tok",
-        "public_base_url": "https://calls.example.com",
-        "default_region": "RU",
-    },
-    "generic": {"secret": "gs"},
-}
+CONFIGS = EXAMPLE_CONFIGS
 CALLS_PER_PROVIDER = 30
 EXTENSIONS = ["101", "102", "103", "104"]
 NUMBERS = [f"+7916{n:07d}" for n in range(20)]
