@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import httpx
 import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,8 @@ from app.auth.repository import api_key_repository
 from app.auth.roles import Role
 from app.auth.service import api_key_service
 from app.config import Settings, get_settings
-from app.db import Database, create_engine
+from app.db import Database, create_engine, utcnow
+from app.demo import DemoBuilder, DemoSummary
 from app.errors import ProblemError
 from app.leads.csv_import import CsvImportError
 from app.leads.importer import lead_importer
@@ -90,8 +92,13 @@ def demo(
     ),
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same history.")] = 2026,
+    data: Annotated[bool, typer.Option(help="Load the generated history.")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve once the data is in.")
+    ] = True,
 ) -> None:
-    """Start from a fresh SQLite database with an admin key, print it, and serve."""
+    """Fresh SQLite database, an admin key, four weeks of cold calling through the webhooks."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     settings = get_settings().model_copy(
@@ -105,13 +112,54 @@ def demo(
         ),
     )
     base = f"http://{host}:{port}"
-    typer.echo(
-        f"\ncallfunnel demo is starting on {base}  (API docs: {base}/docs)\n"
-        f"admin API key: {key}\n\n"
-        f"try:\n  curl -H 'Authorization: Bearer {key}' {base}/api/v1/settings/economics\n"
-        f"  curl -H 'Authorization: Bearer {key}' {base}/api/v1/employees\n"
-    )
-    _serve(settings, host, port)
+    lines = [f"\ncallfunnel demo on {base}  (API docs: {base}/docs)", f"admin API key: {key}"]
+    if data:
+        summary = asyncio.run(_load_demo(settings, key, seed))
+        lines += [
+            f"history: {summary.calls} calls ({summary.requests} webhook requests) to "
+            f"{summary.leads} leads, {summary.first_day} … {summary.end_day}; "
+            f"{summary.applications} applications, {summary.contracts} contracts",
+            "",
+            "try:",
+            f"  curl -H 'Authorization: Bearer {key}' "
+            f"'{base}/api/v1/metrics/funnel?from={summary.first_day}&to={summary.end_day}'",
+            f"  curl -H 'Authorization: Bearer {key}' "
+            f"'{base}/api/v1/metrics/funnel?from={summary.first_day}&to={summary.end_day}"
+            "&group_by=employee'",
+            f"  curl -H 'Authorization: Bearer {key}' '{base}/api/v1/leads?stage=2&limit=5'",
+            f"  curl -H 'Authorization: Bearer {key}' "
+            f"'{base}/api/v1/calls?lead_id=LEAD_ID_FROM_ABOVE'",
+        ]
+    typer.echo("\n".join(lines) + "\n")
+    if serve_after:
+        _serve(settings, host, port)
+
+
+async def _load_demo(settings: Settings, key: str, seed: int) -> DemoSummary:
+    from app.main import create_app
+
+    app = create_app(settings.model_copy(update={"log_level": "WARNING"}))
+    transport = httpx.ASGITransport(app=app)
+    with typer.progressbar(length=100, label="loading the demo history", file=sys.stderr) as bar:
+        shown = 0
+
+        def progress(_step: str, done: int, total: int) -> None:
+            nonlocal shown
+            target = done * 100 // max(total, 1)
+            bar.update(target - shown)
+            shown = target
+
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=transport,
+                base_url="http://demo",
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=60,
+            ) as client,
+        ):
+            builder = DemoBuilder(client, seed=seed, today=utcnow(), progress=progress)
+            return await builder.build()
 
 
 @apikey_cli.command("create")

@@ -1,0 +1,352 @@
+"""A plausible cold-calling history, delivered the way real data arrives.
+
+Employees, scripts and integrations through the API; the cold base as a CSV import; every call as
+the signed webhook requests its PBX would send (Mango for two managers, Zadarma and the generic
+bridge for the others); tags, applications, contracts and refusals through the API. Everything
+goes through the application's own endpoints (in-process), so the demo exercises the real paths.
+Deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from app.webhooks.providers import get_adapter
+from app.webhooks.providers.base import CallSpec, CallStatus, Direction
+from app.webhooks.traffic import EXAMPLE_CONFIGS
+
+ZONE = ZoneInfo("Europe/Moscow")
+CAMPAIGNS = ("pumps-2026-q4", "valves-2026-q4", "compressors-2026-q4")
+MANAGERS = (  # name, extension, hourly cost, provider
+    ("Anna Smirnova", "101", "650.00", "mango"),
+    ("Boris Ivanov", "102", "600.00", "mango"),
+    ("Vera Kuznetsova", "103", "700.00", "zadarma"),
+    ("Gleb Popov", "104", None, "generic"),
+)
+LOST_REASONS = ("price", "chose a competitor", "no budget this year", "project postponed")
+REFUSAL_REASONS = ("has a supplier", "not interested", "no need", "wrong profile")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class _Lead:
+    id: str
+    phone: str
+    campaign: str
+    stage: int = 0  # how far the demo script has taken it: 0 new, 2 presented, 3 need found
+    next_call: datetime | None = None
+
+
+@dataclass
+class DemoSummary:
+    leads: int = 0
+    calls: int = 0
+    requests: int = 0
+    applications: int = 0
+    contracts: int = 0
+    refusals: int = 0
+    first_day: str = ""  # the first Monday of the history (a local date)
+    end_day: str = ""  # the Monday after it: the exclusive end of the history
+
+
+class DemoBuilder:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        seed: int = 2026,
+        weeks: int = 4,
+        leads: int = 2000,
+        dials_per_day: int = 10,
+        today: datetime,
+        progress: Progress | None = None,
+    ) -> None:
+        self.http = client
+        self.rng = random.Random(seed)
+        self.weeks = weeks
+        self.lead_count = leads
+        self.dials_per_day = dials_per_day
+        self.today = today
+        self.progress = progress or (lambda step, done, total: None)
+        self.summary = DemoSummary()
+
+    async def build(self) -> DemoSummary:
+        employees = await self._employees()
+        scripts = await self._scripts()
+        integrations = await self._integrations()
+        leads = await self._leads()
+        await self._calls(employees, scripts, integrations, leads)
+        return self.summary
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self.http.post(path, json=body)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    async def _employees(self) -> list[dict[str, Any]]:
+        return [
+            {
+                **await self._post(
+                    "/api/v1/employees",
+                    {"name": name, "extensions": [ext], "hourly_cost": cost},
+                ),
+                "provider": provider,
+            }
+            for name, ext, cost, provider in MANAGERS
+        ]
+
+    async def _scripts(self) -> dict[str, str]:
+        first = await self._post(
+            "/api/v1/scripts",
+            {"name": "First call v1", "kind": "first_call", "text": "Present the company."},
+        )
+        second = await self._post(
+            "/api/v1/scripts",
+            {"name": "Second call v1", "kind": "second_call", "text": "Find the need."},
+        )
+        return {"first": first["id"], "second": second["id"]}
+
+    async def _integrations(self) -> dict[str, dict[str, Any]]:
+        found = {}
+        for provider in {manager[3] for manager in MANAGERS}:
+            config = dict(EXAMPLE_CONFIGS[provider])
+            created = await self._post(
+                "/api/v1/integrations",
+                {"provider": provider, "name": f"Demo {provider}", "config": config},
+            )
+            found[provider] = {"id": created["id"], "config": config}
+        return found
+
+    async def _leads(self) -> list[_Lead]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow(["компания", "контактное лицо", "телефон", "кампания", "регион"])
+        phones = self.rng.sample(range(10**9), self.lead_count)
+        for n, number in enumerate(phones):
+            writer.writerow(
+                [
+                    f"ООО Компания {n + 1}",
+                    f"Контакт {n + 1}",
+                    f"8 9{number:09d}",
+                    CAMPAIGNS[n % len(CAMPAIGNS)],
+                    self.rng.choice(("Москва", "Казань", "Екатеринбург", "Самара")),
+                ]
+            )
+        data = buffer.getvalue().encode("cp1251")
+        response = await self.http.post(
+            "/api/v1/leads/import", files={"file": ("cold-base.csv", data, "text/csv")}
+        )
+        response.raise_for_status()
+        self.summary.leads = response.json()["created"]
+        leads = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+            page = (await self.http.get("/api/v1/leads", params=params)).json()
+            leads += [
+                _Lead(lead["id"], lead["phones"][0], lead["campaign"]) for lead in page["items"]
+            ]
+            if (cursor := page["next_cursor"]) is None:
+                return leads
+
+    async def _calls(
+        self,
+        employees: list[dict[str, Any]],
+        scripts: dict[str, str],
+        integrations: dict[str, dict[str, Any]],
+        leads: list[_Lead],
+    ) -> None:
+        untouched = list(leads)
+        self.rng.shuffle(untouched)
+        follow_ups: list[_Lead] = []
+        monday = self.today.astimezone(ZONE).date() - timedelta(days=self.today.weekday())
+        first_day = monday - timedelta(weeks=self.weeks)
+        days = [first_day + timedelta(days=n) for n in range(self.weeks * 7)]
+        workdays = [day for day in days if day.weekday() < 5]
+        self.summary.first_day, self.summary.end_day = str(first_day), str(monday)
+        for index, day in enumerate(workdays):
+            self.progress("calls", index, len(workdays))
+            for employee in employees:
+                moment = datetime.combine(day, time(10), tzinfo=ZONE)
+                due = [lead for lead in follow_ups if lead.next_call and lead.next_call <= moment]
+                for _ in range(self.dials_per_day):
+                    moment += timedelta(minutes=self.rng.randint(8, 35))
+                    if due and self.rng.random() < 0.5:
+                        lead = due.pop()
+                    elif untouched:
+                        lead = untouched.pop()
+                    else:
+                        break
+                    await self._one_call(employee, scripts, integrations, lead, moment, follow_ups)
+        self.progress("calls", len(workdays), len(workdays))
+
+    async def _one_call(
+        self,
+        employee: dict[str, Any],
+        scripts: dict[str, str],
+        integrations: dict[str, dict[str, Any]],
+        lead: _Lead,
+        moment: datetime,
+        follow_ups: list[_Lead],
+    ) -> None:
+        rng = self.rng
+        second = lead.stage >= 2
+        answered = rng.random() < (0.6 if second else 0.35)
+        ring = rng.randint(4, 25)
+        if not answered:
+            talk, outcome = 0, None
+            status = rng.choice((CallStatus.NO_ANSWER,) * 5 + (CallStatus.BUSY,))
+        else:
+            status = CallStatus.ANSWERED
+            talk, outcome = self._conversation(lead, second)
+        start = moment.astimezone(UTC)
+        answered_at = start + timedelta(seconds=ring) if answered else None
+        spec = CallSpec(
+            call_id=f"demo{self.summary.calls:05d}",
+            direction=Direction.OUTBOUND,
+            extension=employee["extensions"][0],
+            external_number=lead.phone,
+            started_at=start,
+            answered_at=answered_at,
+            ended_at=(answered_at + timedelta(seconds=talk))
+            if answered_at
+            else start + timedelta(seconds=ring),
+            status=status,
+            recording_id=f"demo-rec-{self.summary.calls:05d}" if answered else None,
+        )
+        integration = integrations[employee["provider"]]
+        await self._deliver(employee["provider"], integration, spec)
+        self.summary.calls += 1
+        if outcome is None:
+            if lead.stage < 2:
+                lead.next_call = moment + timedelta(days=rng.randint(1, 4))
+                follow_ups.append(lead)
+            return
+        await self._tag(integration["id"], spec, outcome, scripts["second" if second else "first"])
+        await self._after(lead, outcome, moment, spec, follow_ups)
+
+    def _conversation(self, lead: _Lead, second: bool) -> tuple[int, str | None]:
+        rng = self.rng
+        outcome: str | None
+        if second:
+            outcome = rng.choices(
+                ("need_identified", "refused", "callback_requested"), weights=(5, 3, 2)
+            )[0]
+            return rng.randint(150, 600), outcome
+        outcome = rng.choices(
+            (None, "secretary", "voicemail", "refused", "presented", "callback_requested"),
+            weights=(2, 5, 2, 4, 6, 2),
+        )[0]
+        if outcome in ("secretary", "voicemail"):
+            return rng.randint(15, 50), outcome
+        return rng.randint(40, 240), outcome
+
+    async def _deliver(self, provider: str, integration: dict[str, Any], spec: CallSpec) -> None:
+        adapter = get_adapter(provider)
+        config = adapter.config_model.model_validate(integration["config"])
+        base = f"/webhooks/{provider}/{integration['id']}"
+        for request in adapter.signed_requests(spec, config, integration_id=integration["id"]):
+            url = f"{base}/{request.subpath}".rstrip("/")
+            response = await self.http.post(
+                url + (f"?{request.query}" if request.query else ""),
+                content=request.body,
+                headers=dict(request.headers),
+            )
+            response.raise_for_status()
+            self.summary.requests += 1
+
+    async def _tag(self, integration_id: str, spec: CallSpec, outcome: str, script: str) -> None:
+        listed = await self.http.get(
+            "/api/v1/calls",
+            params={
+                "integration_id": integration_id,
+                "from": spec.started_at.isoformat(),
+                "to": (spec.started_at + timedelta(seconds=1)).isoformat(),
+            },
+        )
+        for call in listed.json()["items"]:
+            response = await self.http.patch(
+                f"/api/v1/calls/{call['id']}", json={"outcome": outcome, "script_id": script}
+            )
+            response.raise_for_status()
+
+    async def _after(
+        self,
+        lead: _Lead,
+        outcome: str,
+        moment: datetime,
+        spec: CallSpec,
+        follow_ups: list[_Lead],
+    ) -> None:
+        rng = self.rng
+        if outcome == "refused" and rng.random() < 0.7:
+            await self.http.patch(
+                f"/api/v1/leads/{lead.id}",
+                json={
+                    "status": "refused",
+                    "refusal_reason": rng.choice(REFUSAL_REASONS),
+                    "refused_at_stage": max(lead.stage, 1),
+                },
+            )
+            self.summary.refusals += 1
+        elif outcome in ("presented", "callback_requested"):
+            lead.stage = max(lead.stage, 2)
+            lead.next_call = moment + timedelta(days=rng.randint(1, 6))
+            follow_ups.append(lead)
+        elif outcome == "need_identified":
+            lead.stage = 3
+            if rng.random() < 0.6:
+                await self._application(lead, spec.ended_at)
+
+    async def _application(self, lead: _Lead, at: datetime) -> None:
+        rng = self.rng
+        created_at = at + timedelta(hours=rng.randint(1, 30))
+        if created_at > self.today:
+            return
+        amount = rng.randrange(150, 900) * 1000
+        application = await self._post(
+            "/api/v1/applications",
+            {
+                "lead_id": lead.id,
+                "created_at": created_at.isoformat(),
+                "estimated_amount": f"{amount}.00",
+            },
+        )
+        self.summary.applications += 1
+        closed_at = created_at + timedelta(days=rng.randint(2, 12))
+        if closed_at > self.today:
+            return
+        fate = rng.random()
+        if fate < 0.3:
+            margin = amount * rng.choice((20, 25, 30)) // 100
+            await self._post(
+                "/api/v1/contracts",
+                {
+                    "application_id": application["id"],
+                    "signed_at": closed_at.isoformat(),
+                    "amount": f"{amount}.00",
+                    "margin": f"{margin}.00",
+                },
+            )
+            self.summary.contracts += 1
+        elif fate < 0.55:
+            response = await self.http.patch(
+                f"/api/v1/applications/{application['id']}",
+                json={
+                    "status": "lost",
+                    "lost_reason": rng.choice(LOST_REASONS),
+                    "closed_at": closed_at.isoformat(),
+                },
+            )
+            response.raise_for_status()
