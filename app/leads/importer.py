@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database, utcnow
+from app.dialect import upsert_insert
 from app.employees.models import Employee
 from app.ids import new_id
 from app.leads.csv_import import TEXT_FIELDS, ParsedRow, RowError, open_csv, parse_rows
@@ -172,7 +173,14 @@ class LeadImporter:
                 ],
             )
         if phones:
-            await session.execute(insert(LeadPhone), list(phones))
+            # A webhook may give one of these numbers to a new lead meanwhile; that lead keeps it
+            # rather than the whole chunk failing on the unique phone.
+            await session.execute(
+                upsert_insert(session, LeadPhone).on_conflict_do_nothing(
+                    index_elements=["phone_e164"]
+                ),
+                list(phones),
+            )
         await session.flush()
 
 
