@@ -72,7 +72,7 @@ def status_rank(status: CallStatus | None) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
-# Provider scenarios, modelled on shared/fixtures/providers/*.json
+# Provider scenarios, modelled on the signed example requests in tests/fixtures/providers/
 # --------------------------------------------------------------------------------------------------
 
 
