@@ -85,7 +85,9 @@ def known_calls(
     """Calls that take part (a lead, not internal, a known start) by ``as_of``, with their flags."""
     thresholds = settings.thresholds
     talk = func.coalesce(Call.talk_seconds, 0)
+    duration = func.coalesce(Call.duration_seconds, 0)
     answered = Call.status == CallStatus.ANSWERED.value
+    outbound = Call.direction == Direction.OUTBOUND.value
     reached = and_(answered, talk >= thresholds.reached_s, _outcome_not_in(NOT_REACHED))
     stage2 = or_(
         Call.outcome.in_(_values(STAGE2_TAGS)),
@@ -104,13 +106,19 @@ def known_calls(
             Call.started_at,
             Call.outcome,
             Call.script_id,
-            (Call.direction == Direction.OUTBOUND.value).label("outbound"),
+            outbound.label("outbound"),
             talk.label("talk"),
-            func.coalesce(Call.duration_seconds, 0).label("duration"),
-            case((answered, 1), else_=0).label("answered"),
+            duration.label("duration"),
             case((reached, 1), else_=0).label("reached"),
             case((stage2, 1), else_=0).label("stage2"),
-            func.coalesce(Employee.hourly_cost, default_rate).label("rate"),
+            # What a call costs, as integers (METRICS.md → Money): billable minutes are
+            # ceil(talk / 60) of outbound calls; labour is rate × (duration + wrap-up if answered)
+            # in minor-unit-seconds.
+            case((outbound, (talk + 59) // 60), else_=0).label("billable_minutes"),
+            (
+                func.coalesce(Employee.hourly_cost, default_rate)
+                * (duration + case((answered, settings.wrapup_seconds), else_=0))
+            ).label("labour"),
         )
         .outerjoin(Employee, Employee.id == Call.employee_id)
         .where(
@@ -201,15 +209,8 @@ def _evidence(
             func.sum(case((outbound_in_scope, 1), else_=0)).label("dials"),
             func.sum(case((in_scope, w.talk), else_=0)).label("talk_seconds"),
             # ceil(talk / 60) in integer arithmetic, the same on both databases.
-            func.sum(case((outbound_in_scope, (w.talk + 59) // 60), else_=0)).label(
-                "billable_minutes"
-            ),
-            func.sum(
-                case(
-                    (in_scope, w.rate * (w.duration + w.answered * settings.wrapup_seconds)),
-                    else_=0,
-                )
-            ).label("labour"),
+            func.sum(case((in_scope, w.billable_minutes), else_=0)).label("billable_minutes"),
+            func.sum(case((in_scope, w.labour), else_=0)).label("labour"),
         )
         .group_by(w.lead_id)
         .subquery("evidence")
@@ -370,7 +371,6 @@ async def week_sums(
         *((and_(calls.c.started_at >= s.start, calls.c.started_at < s.end), s.key) for s in slices),
         else_=None,
     ).label("week")
-    wrapup = settings.wrapup_seconds
     bucketed = (
         select(
             calls.c.lead_id,
@@ -378,8 +378,8 @@ async def week_sums(
             func.max(case((calls.c.outbound, 1), else_=0)),
             func.sum(case((calls.c.outbound, 1), else_=0)),
             func.sum(calls.c.talk),
-            func.sum(case((calls.c.outbound, (calls.c.talk + 59) // 60), else_=0)),
-            func.sum(calls.c.rate * (calls.c.duration + calls.c.answered * wrapup)),
+            func.sum(calls.c.billable_minutes),
+            func.sum(calls.c.labour),
         )
         .where(calls.c.started_at >= query.start, calls.c.started_at < query.end)
         .group_by(calls.c.lead_id, week)
