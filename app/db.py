@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import CursorResult, DateTime, MetaData, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -167,3 +167,9 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
 # success (the default "request" scope would run it after the response was sent).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+
+
+def affected_rows(result: object) -> int:
+    """Rows an UPDATE or DELETE touched (``session.execute`` is typed to return any Result)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount

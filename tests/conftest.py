@@ -24,7 +24,7 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.models import Base
-from tests.factories import bearer, make_key
+from tests.factories import bearer, make_key, settings_for
 
 POSTGRES_URL = os.environ.get("CALLFUNNEL_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"]
@@ -72,13 +72,7 @@ def database_url(
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        bootstrap_admin_key=None,
-        recordings_dir=tmp_path / "recordings",
-        log_level="WARNING",
-        _env_file=None,  # type: ignore[call-arg]
-    )
+    return settings_for(database_url, tmp_path)
 
 
 @pytest.fixture

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from app.auth.roles import Role
 from app.auth.service import api_key_service
+from app.config import Settings
 from app.db import Database
 
 
@@ -17,3 +21,15 @@ async def make_key(database: Database, role: Role, employee_id: str | None = Non
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def settings_for(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings of a test: its own database and recordings folder, no .env, quiet logs."""
+    return Settings(
+        database_url=database_url,
+        bootstrap_admin_key=None,
+        recordings_dir=tmp_path / "recordings",
+        log_level="WARNING",
+        _env_file=None,  # type: ignore[call-arg]
+        **overrides,
+    )

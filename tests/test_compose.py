@@ -25,6 +25,15 @@ def test_services_and_healthcheck() -> None:
     assert services["api"]["command"][:2] == ["callfunnel", "serve"]
 
 
+def test_worker_service_shares_settings_and_recordings() -> None:
+    services = _compose()["services"]
+    # The API leaves downloads to the worker service, which sees the same files and database.
+    assert "--no-worker" in services["api"]["command"]
+    assert services["worker"]["command"] == ["callfunnel", "worker"]
+    assert services["worker"]["environment"] == services["api"]["environment"]
+    assert services["worker"]["volumes"] == services["api"]["volumes"]
+
+
 def test_api_environment_names_real_settings() -> None:
     env = _compose()["services"]["api"]["environment"]
     known = {f"CALLFUNNEL_{name.upper()}" for name in Settings.model_fields}

@@ -22,13 +22,7 @@ router = APIRouter(prefix="/calls", tags=["calls"])
 
 
 def to_public(call: Call, recording: Recording | None) -> CallPublic:
-    summary = None
-    if recording is not None:
-        summary = RecordingSummary(
-            status=recording.status,
-            duration_seconds=recording.duration_seconds,
-            url=f"/api/v1/calls/{call.id}/recording",
-        )
+    summary = None if recording is None else RecordingSummary.of(recording)
     return CallPublic.model_validate(
         {
             **{c: getattr(call, c) for c in CallPublic.model_fields if c != "recording"},

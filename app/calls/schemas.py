@@ -5,13 +5,30 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.calls.outcomes import Outcome
+from app.recordings.models import Recording, RecordingStatus
 from app.webhooks.providers.base import CallStatus, Direction
 
 
 class RecordingSummary(BaseModel):
-    status: str
+    status: RecordingStatus
     duration_seconds: int | None
-    url: str
+    url: str = Field(description="Where the audio plays from (with Range support) once stored.")
+    content_type: str | None = None
+    size_bytes: int | None = None
+    attempts: int = Field(0, description="Download attempts so far.")
+    error: str | None = Field(None, description="Why the last download attempt failed.")
+
+    @classmethod
+    def of(cls, recording: Recording) -> RecordingSummary:
+        return cls(
+            status=RecordingStatus(recording.status),
+            duration_seconds=recording.duration_seconds,
+            url=f"/api/v1/calls/{recording.call_id}/recording",
+            content_type=recording.content_type,
+            size_bytes=recording.size_bytes,
+            attempts=recording.attempts,
+            error=recording.last_error,
+        )
 
 
 class CallPublic(BaseModel):

@@ -14,6 +14,7 @@ class RecordingStatus(StrEnum):
     DOWNLOADING = "downloading"
     STORED = "stored"
     FAILED = "failed"
+    EXPIRED = "expired"  # deleted by the retention setting
 
 
 class Recording(Base):

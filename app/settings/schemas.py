@@ -58,3 +58,24 @@ class EconomicsSettings(BaseModel):
         default=None,
         description="The reporting time zone; until set, CALLFUNNEL_TIMEZONE stands in.",
     )
+
+
+class OperationsSettings(BaseModel):
+    """How the service looks after itself: recording downloads and what it keeps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    recording_max_attempts: int = Field(
+        default=10, ge=1, le=100, description="Downloads tried before a recording is failed."
+    )
+    recordings_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Delete stored recordings of calls older than this; null keeps them.",
+    )
+    webhook_events_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Delete raw webhook events (they hold phone numbers) older than this; "
+        "null keeps them.",
+    )

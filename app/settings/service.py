@@ -5,9 +5,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings.repository import setting_repository
-from app.settings.schemas import EconomicsSettings
+from app.settings.schemas import EconomicsSettings, OperationsSettings
 
 ECONOMICS = "economics"
+OPERATIONS = "operations"
 
 
 class SettingsService:
@@ -28,6 +29,17 @@ class SettingsService:
     ) -> EconomicsSettings:
         await setting_repository.put(session, ECONOMICS, value.model_dump(mode="json"))
         return await self.economics(session, default_timezone=default_timezone)
+
+    async def operations(self, session: AsyncSession) -> OperationsSettings:
+        return OperationsSettings.model_validate(
+            await setting_repository.get(session, OPERATIONS) or {}
+        )
+
+    async def put_operations(
+        self, session: AsyncSession, value: OperationsSettings
+    ) -> OperationsSettings:
+        await setting_repository.put(session, OPERATIONS, value.model_dump(mode="json"))
+        return value
 
 
 settings_service = SettingsService()

@@ -8,6 +8,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from types import MappingProxyType
 from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
@@ -97,7 +99,20 @@ def form_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def read_form(body: bytes) -> dict[str, str]:
-    return form_fields(decode_form(body))
+    if len(body) > _CACHED_FORM_BYTES:
+        return form_fields(decode_form(body))
+    return dict(_read_small_form(body))
+
+
+# The handshake, the signature check, the split and the normaliser each read the same form: a
+# delivery's form is parsed once. Only small bodies (every PBX event is) are kept, so an unverified
+# sender cannot make the cache hold much.
+_CACHED_FORM_BYTES = 16 * 1024
+
+
+@lru_cache(maxsize=64)
+def _read_small_form(body: bytes) -> Mapping[str, str]:
+    return MappingProxyType(form_fields(decode_form(body)))
 
 
 def read_form_to_verify(body: bytes) -> dict[str, str]:

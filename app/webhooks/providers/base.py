@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -66,6 +66,14 @@ class MalformedRequestError(ProviderError):
 
 class NormalisationError(ProviderError):
     """An authentic, stored event could not be turned into call events (kept as ``failed``)."""
+
+
+class RecordingNotReadyError(ProviderError):
+    """The provider has no file for this recording yet: ask again later."""
+
+
+class RecordingSourceError(ProviderError):
+    """The recording cannot be fetched from what the provider gave (asking again will not help)."""
 
 
 class ProviderConfig(BaseModel):
@@ -139,6 +147,34 @@ class RecordingRef:
 
     provider_ref: str
     url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingTarget:
+    """One recording to download: what the adapter stored, and the provider's id of its call."""
+
+    provider_ref: str
+    source_url: str | None
+    provider_call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingPlan:
+    """How to download one recording from a provider; the recording downloader carries it out.
+
+    ``hosts`` bounds every hop, redirects included: exact host names, or ``*.example.com`` for
+    ``example.com`` and every name under it. When the request's own origin answers with a document
+    rather than the file (JSON naming a temporary link, or saying the file is not ready),
+    ``read_answer`` gets it parsed (``None`` if it is not JSON) and returns the URL to download, or
+    raises ``RecordingNotReadyError`` / ``RecordingSourceError``.
+    """
+
+    method: str
+    url: str
+    hosts: tuple[str, ...]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    read_answer: Callable[[object], str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,10 @@ from app.webhooks.providers.base import (
     MalformedRequestError,
     NormalisationError,
     ProviderConfig,
+    RecordingPlan,
     RecordingRef,
+    RecordingSourceError,
+    RecordingTarget,
     SignatureError,
     SignedRequest,
     StoredEvent,
@@ -66,7 +69,9 @@ class GenericConfig(ProviderConfig):
     secret_fields: ClassVar[frozenset[str]] = frozenset({"secret"})
 
     secret: str
-    recording_hosts: list[str] = Field(default_factory=list)  # hosts recording_url may name
+    # Hosts recording_url (and its redirects) may name: exact, or "*.example.com" for
+    # example.com and every name under it.
+    recording_hosts: list[str] = Field(default_factory=list)
 
     @field_validator("recording_hosts")
     @classmethod
@@ -315,6 +320,14 @@ class GenericAdapter:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def recording_plan(config: ProviderConfig, target: RecordingTarget) -> RecordingPlan:
+    """``recording_url`` as the bridge sent it, on the integration's own ``recording_hosts``."""
+    cfg = expect_config(config, GenericConfig)
+    if not target.source_url:
+        raise RecordingSourceError("the recording has no recording_url to download")
+    return RecordingPlan(method="GET", url=target.source_url, hosts=tuple(cfg.recording_hosts))
 
 
 ADAPTER = GenericAdapter()

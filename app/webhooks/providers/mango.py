@@ -1,7 +1,8 @@
 """Mango Office VPBX API: ``events/call``, ``summary``, ``recording``, ``record/added`` and others.
 
 Every request is a form ``vpbx_api_key``, ``sign``, ``json``; ``sign`` is the SHA-256 of
-``api_key + json + api_salt`` over the ``json`` value exactly as sent.
+``api_key + json + api_salt`` over the ``json`` value exactly as sent. Recordings are downloaded
+with the same signed form, sent the other way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from app.webhooks.providers._common import (
     as_int,
     as_text,
     e164_digits,
+    encode_form,
     epoch,
     expect_config,
     form_request,
@@ -43,7 +45,10 @@ from app.webhooks.providers.base import (
     MalformedRequestError,
     NormalisationError,
     ProviderConfig,
+    RecordingNotReadyError,
+    RecordingPlan,
     RecordingRef,
+    RecordingTarget,
     SignatureError,
     SignedRequest,
     StoredEvent,
@@ -78,6 +83,11 @@ _KNOWN_KINDS = frozenset({"call", "summary", "recording", "record/added"})
 
 def _sign(config: MangoConfig, payload: str) -> str:
     return hashlib.sha256((config.api_key + payload + config.api_salt).encode("utf-8")).hexdigest()
+
+
+def _signed_form(config: MangoConfig, data: Mapping[str, object]) -> list[tuple[str, str]]:
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return [("vpbx_api_key", config.api_key), ("sign", _sign(config, payload)), ("json", payload)]
 
 
 def _event_kind(subpath: str) -> str:
@@ -316,13 +326,7 @@ class _MangoCallWriter:
             self.callee = {"extension": other, "number": f"sip:user{other}@{_SIP_DOMAIN}"}
 
     def _request(self, kind: str, data: Mapping[str, object]) -> SignedRequest:
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        fields = [
-            ("vpbx_api_key", self.config.api_key),
-            ("sign", _sign(self.config, payload)),
-            ("json", payload),
-        ]
-        return form_request(f"events/{kind}", fields)
+        return form_request(f"events/{kind}", _signed_form(self.config, data))
 
     def _leg(self, seq: int, state: str, at: int, reason: int | None = None) -> SignedRequest:
         data: dict[str, object] = {
@@ -386,6 +390,34 @@ class _MangoCallWriter:
             "recording_id": recording_id,
         }
         return [self._request("recording", recording), self._request("record/added", added)]
+
+
+# --- recording downloads --------------------------------------------------------------------------
+
+RECORDING_HOSTS = ("*.mango-office.ru",)
+RECORDING_URL = "https://app.mango-office.ru/vpbx/queries/recording/post"
+
+
+def _no_file_yet(answer: object) -> str:
+    """Until the file is in the cloud, Mango answers a document instead of a redirect to it."""
+    result = as_text(answer.get("result")) if isinstance(answer, dict) else None
+    raise RecordingNotReadyError(
+        f"Mango has no file yet (result {result})" if result else "Mango has no file yet"
+    )
+
+
+def recording_plan(config: ProviderConfig, target: RecordingTarget) -> RecordingPlan:
+    """The signed download request; Mango redirects it to a one-time URL that is never kept."""
+    cfg = expect_config(config, MangoConfig)
+    form = _signed_form(cfg, {"recording_id": target.provider_ref, "action": "download"})
+    return RecordingPlan(
+        method="POST",
+        url=RECORDING_URL,
+        hosts=RECORDING_HOSTS,
+        headers={"content-type": FORM_CONTENT_TYPE},
+        body=encode_form(form),
+        read_answer=_no_file_yet,
+    )
 
 
 ADAPTER = MangoAdapter()

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import ClassVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from pydantic import field_validator
 
@@ -50,7 +50,10 @@ from app.webhooks.providers.base import (
     MalformedRequestError,
     NormalisationError,
     ProviderConfig,
+    RecordingPlan,
     RecordingRef,
+    RecordingSourceError,
+    RecordingTarget,
     SignatureError,
     SignedRequest,
     StoredEvent,
@@ -340,6 +343,37 @@ def recording_sid_for(recording_id: str) -> str:
     if re.fullmatch(r"RE[0-9a-f]{32}", recording_id):
         return recording_id
     return "RE" + hashlib.md5(recording_id.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+# --- recording downloads --------------------------------------------------------------------------
+
+RECORDING_HOSTS = ("*.twilio.com",)  # api.twilio.com, and Twilio's media hosts it may redirect to
+_API_URL = "https://api.twilio.com/2010-04-01"
+_MEDIA_SUFFIXES = (".mp3", ".wav")
+
+
+def recording_plan(config: ProviderConfig, target: RecordingTarget) -> RecordingPlan:
+    """``RecordingUrl`` + ``.mp3`` with the account's basic auth.
+
+    Without a ``RecordingUrl`` the RecordingSid names the same resource under the account.
+    """
+    cfg = expect_config(config, TwilioConfig)
+    url = target.source_url or (
+        f"{_API_URL}/Accounts/{cfg.account_sid}/Recordings/{target.provider_ref}"
+    )
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise RecordingSourceError("RecordingUrl is not a valid URL") from exc
+    if not parts.path.endswith(_MEDIA_SUFFIXES):
+        url = urlunsplit(parts._replace(path=parts.path + ".mp3"))
+    credentials = base64.b64encode(f"{cfg.account_sid}:{cfg.auth_token}".encode()).decode("ascii")
+    return RecordingPlan(
+        method="GET",
+        url=url,
+        hosts=RECORDING_HOSTS,
+        headers={"authorization": f"Basic {credentials}"},
+    )
 
 
 ADAPTER = TwilioAdapter()

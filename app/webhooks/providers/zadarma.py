@@ -3,7 +3,7 @@
 Each ``NOTIFY_*`` form carries a ``Signature`` header: base64 of the *hex* HMAC-SHA1, keyed with the
 API secret, of a few fields that depend on the event. The signed string leaves out ``event``,
 ``duration`` and ``disposition``, so START and END of one call share a signature; ``allowed_ips``
-narrows who may send at all.
+narrows who may send at all. The REST API that hands out recording links is signed the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hmac
 import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -21,6 +22,7 @@ from pydantic import Field, field_validator
 from app.calls.phones import split_party
 from app.webhooks.providers._common import (
     FORM_CONTENT_TYPE,
+    as_text,
     e164_digits,
     expect_config,
     form_request,
@@ -47,7 +49,11 @@ from app.webhooks.providers.base import (
     MalformedRequestError,
     NormalisationError,
     ProviderConfig,
+    RecordingNotReadyError,
+    RecordingPlan,
     RecordingRef,
+    RecordingSourceError,
+    RecordingTarget,
     SignatureError,
     SignedRequest,
     StoredEvent,
@@ -105,11 +111,15 @@ _STATUS_CODES = {
 DEMO_CALLED_DID = "74950000000"
 
 
-def _signature(secret: str, fields: Mapping[str, str], event: str) -> str:
-    # PHP's string concatenation of a missing field is "", and that is what Zadarma signs.
-    message = "".join(fields.get(name, "") for name in _SIGNED_FIELDS[event])
+def _hex_hmac_b64(secret: str, message: str) -> str:
+    """Base64 of the *hex* HMAC-SHA1: how Zadarma signs both its notifications and its API."""
     digest = hmac.new(secret.encode("utf-8"), message.encode("utf-8"), hashlib.sha1).hexdigest()
     return base64.b64encode(digest.encode("ascii")).decode("ascii")
+
+
+def _signature(secret: str, fields: Mapping[str, str], event: str) -> str:
+    # PHP's string concatenation of a missing field is "", and that is what Zadarma signs.
+    return _hex_hmac_b64(secret, "".join(fields.get(name, "") for name in _SIGNED_FIELDS[event]))
 
 
 def _check_source(client_ip: str | None, allowed: Sequence[str]) -> None:
@@ -293,6 +303,62 @@ def _notifications(call: CallSpec, zone: ZoneInfo) -> list[dict[str, str]]:
             {"event": "NOTIFY_RECORD", "call_id_with_rec": rec_id, "pbx_call_id": pbx_call_id}
         )
     return events
+
+
+# --- recording downloads --------------------------------------------------------------------------
+
+# Novofon runs Zadarma's API on its own hosts, and its keys are valid only there.
+ZADARMA_API_URL = "https://api.zadarma.com"
+NOVOFON_API_URL = "https://api.novofon.com"
+RECORDING_HOSTS = ("*.zadarma.com", "*.novofon.com", "*.novofon.ru")
+_RECORD_REQUEST = "/v1/pbx/record/request/"
+
+
+def api_query(params: Mapping[str, str]) -> str:
+    """An API query string as Zadarma signs it: sorted by name, form-encoded like PHP does."""
+    return urlencode(sorted(params.items()))
+
+
+def api_authorization(config: ZadarmaConfig, method: str, query: str) -> str:
+    """The ``Authorization`` header of an API call: ``key:base64(hex(hmac_sha1(secret, …)))``
+    over the method's path, the ``api_query`` and that query's MD5."""
+    message = method + query + hashlib.md5(query.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return f"{config.api_key}:{_hex_hmac_b64(config.api_secret, message)}"
+
+
+def _recording_link(answer: object) -> str:
+    if not isinstance(answer, dict):
+        raise RecordingSourceError("the recording API did not answer a JSON object")
+    if answer.get("status") != "success":
+        message = as_text(answer.get("message")) or "no reason given"
+        raise RecordingNotReadyError(f"no recording link yet: {message}")
+    link = as_text(answer.get("link"))
+    links = answer.get("links")
+    if link is None and isinstance(links, list) and links:
+        link = as_text(links[0])
+    if link is None:
+        raise RecordingSourceError("the recording API answered success without a link")
+    return link
+
+
+def recording_plan(
+    config: ProviderConfig, target: RecordingTarget, *, api_url: str = ZADARMA_API_URL
+) -> RecordingPlan:
+    """Ask the API for a temporary link to the file, then download that link (unsigned).
+
+    ``call_id`` (not ``pbx_call_id``) names the recording: it is the ``call_id_with_rec`` the
+    adapter kept, one file exactly, while ``pbx_call_id`` names the whole call and answers every
+    recording of it (a transferred call has several).
+    """
+    cfg = expect_config(config, ZadarmaConfig)
+    query = api_query({"call_id": target.provider_ref})
+    return RecordingPlan(
+        method="GET",
+        url=f"{api_url}{_RECORD_REQUEST}?{query}",
+        hosts=RECORDING_HOSTS,
+        headers={"authorization": api_authorization(cfg, _RECORD_REQUEST, query)},
+        read_answer=_recording_link,
+    )
 
 
 ADAPTER = ZadarmaAdapter()

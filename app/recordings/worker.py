@@ -1,0 +1,260 @@
+"""The recording worker: claims due downloads, fetches them, and keeps the retention promise.
+
+Database work happens in short units of work around each download, never during one: a slow PBX
+must not hold a transaction (or, on SQLite, the writer's turn) open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from app.config import Settings
+from app.db import Database, utcnow
+from app.recordings.download import (
+    RecordingDownloader,
+    RecordingFetchError,
+    StoredRecording,
+    make_http_client,
+)
+from app.recordings.models import RecordingStatus
+from app.recordings.repository import RecordingJob, recording_repository
+from app.recordings.storage import LocalStorage, RecordingStorage
+from app.settings.service import settings_service
+from app.webhooks.providers import get_adapter
+from app.webhooks.providers.base import ProviderConfig
+from app.webhooks.repository import webhook_event_repository
+
+log = structlog.get_logger("callfunnel.recordings")
+
+MAX_BACKOFF = timedelta(hours=1)
+RETENTION_EVERY = timedelta(hours=1)
+RETENTION_BATCH = 500
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes after the 1st, 2nd, 3rd … failed attempt, at most an hour."""
+    return min(timedelta(minutes=2 ** min(attempts - 1, 10)), MAX_BACKOFF)
+
+
+class Fetcher(Protocol):
+    async def fetch(
+        self,
+        provider: str,
+        config: ProviderConfig,
+        *,
+        provider_ref: str,
+        source_url: str | None,
+        provider_call_id: str,
+    ) -> StoredRecording: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionResult:
+    recordings_deleted: int
+    webhook_events_deleted: int
+
+
+class RecordingWorker:
+    def __init__(
+        self,
+        database: Database,
+        storage: RecordingStorage,
+        fetcher: Fetcher,
+        *,
+        batch_size: int,
+        lease: timedelta,
+        poll_interval: float,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._database = database
+        self._storage = storage
+        self._fetcher = fetcher
+        self._batch_size = batch_size
+        self._lease = lease
+        self._poll_interval = poll_interval
+        self._clock = clock
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set; an unexpected error is logged and the loop goes on."""
+        removed = self._storage.discard_partials()
+        log.info("recordings.worker.started", partial_files_removed=removed)
+        next_retention = self._clock()
+        while not stop.is_set():
+            busy = False
+            try:
+                if self._clock() >= next_retention:
+                    await self.apply_retention()
+                    next_retention = self._clock() + RETENTION_EVERY
+                busy = await self.run_once() > 0
+            except Exception:
+                # The database may be down for a while: keep polling rather than die.
+                log.exception("recordings.worker.error")
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._poll_interval)
+        log.info("recordings.worker.stopped")
+
+    async def run_once(self) -> int:
+        """Claim one batch of due jobs and settle each; returns how many were claimed."""
+        async with self._database.unit_of_work() as session:
+            max_attempts = (await settings_service.operations(session)).recording_max_attempts
+            jobs = await recording_repository.claim_due(
+                session, now=self._clock(), lease=self._lease, limit=self._batch_size
+            )
+        await asyncio.gather(*(self._settle(job, max_attempts) for job in jobs))
+        return len(jobs)
+
+    async def _settle(self, job: RecordingJob, max_attempts: int) -> None:
+        try:
+            stored = await self._fetch(job)
+        except RecordingFetchError as exc:
+            await self._failed(job, exc.message, retryable=exc.retryable, limit=max_attempts)
+        except Exception as exc:
+            # A bug in one fetch must not stop the others; the job is retried like a 5xx.
+            log.exception("recordings.fetch.crashed", recording_id=job.id)
+            await self._failed(
+                job, f"internal error: {type(exc).__name__}", retryable=True, limit=max_attempts
+            )
+        else:
+            await self._stored(job, stored)
+
+    async def _fetch(self, job: RecordingJob) -> StoredRecording:
+        if job.integration_deleted:
+            raise RecordingFetchError("the integration was deleted", retryable=False)
+        config = get_adapter(job.provider).config_model.model_validate(job.config)
+        return await self._fetcher.fetch(
+            job.provider,
+            config,
+            provider_ref=job.provider_ref,
+            source_url=job.source_url,
+            provider_call_id=job.provider_call_id,
+        )
+
+    async def _stored(self, job: RecordingJob, stored: StoredRecording) -> None:
+        async with self._database.unit_of_work() as session:
+            kept = await recording_repository.finish(
+                session,
+                job,
+                now=self._clock(),
+                status=RecordingStatus.STORED,
+                storage_key=stored.storage_key,
+                content_type=stored.content_type,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                duration_seconds=stored.duration_seconds,
+                last_error=None,
+            )
+        if not kept:
+            # Another worker owns the job now; this copy would be an orphan file.
+            await self._storage.delete(stored.storage_key)
+            log.warning("recordings.claim.lost", recording_id=job.id)
+            return
+        log.info("recordings.stored", recording_id=job.id, size_bytes=stored.size_bytes)
+
+    async def _failed(
+        self, job: RecordingJob, message: str, *, retryable: bool, limit: int
+    ) -> None:
+        now = self._clock()
+        final = not retryable or job.attempts >= limit
+        async with self._database.unit_of_work() as session:
+            await recording_repository.finish(
+                session,
+                job,
+                now=now,
+                status=RecordingStatus.FAILED if final else RecordingStatus.PENDING,
+                next_attempt_at=now if final else now + backoff(job.attempts),
+                last_error=message,
+            )
+        log.warning(
+            "recordings.failed" if final else "recordings.retry",
+            recording_id=job.id,
+            attempts=job.attempts,
+            error=message,
+        )
+
+    async def apply_retention(self) -> RetentionResult:
+        """Delete what the operations settings say is too old to keep (nothing by default)."""
+        now = self._clock()
+        async with self._database.unit_of_work(read_only=True) as session:
+            settings = await settings_service.operations(session)
+        recordings = events = 0
+        if settings.recordings_retention_days is not None:
+            cutoff = now - timedelta(days=settings.recordings_retention_days)
+            recordings = await self._expire_recordings(cutoff)
+        if settings.webhook_events_retention_days is not None:
+            cutoff = now - timedelta(days=settings.webhook_events_retention_days)
+            async with self._database.unit_of_work() as session:
+                events = await webhook_event_repository.delete_received_before(session, cutoff)
+        if recordings or events:
+            log.info("retention.applied", recordings=recordings, webhook_events=events)
+        return RetentionResult(recordings, events)
+
+    async def _expire_recordings(self, cutoff: datetime) -> int:
+        deleted = 0
+        while True:
+            async with self._database.unit_of_work() as session:
+                batch = await recording_repository.stored_before(
+                    session, cutoff, limit=RETENTION_BATCH
+                )
+                # Files go first: a crash in between leaves a row pointing at nothing (served
+                # as 404 and expired again next time), never a file no row knows about.
+                for _, key in batch:
+                    await self._storage.delete(key)
+                await recording_repository.mark_expired(
+                    session, [row_id for row_id, _ in batch], self._clock()
+                )
+            deleted += len(batch)
+            if len(batch) < RETENTION_BATCH:
+                return deleted
+
+
+def storage_for(settings: Settings) -> RecordingStorage:
+    return LocalStorage(settings.recordings_dir)
+
+
+@contextlib.asynccontextmanager
+async def recording_worker(
+    database: Database, settings: Settings, *, clock: Callable[[], datetime] = utcnow
+) -> AsyncIterator[RecordingWorker]:
+    """A worker with its own HTTP client, closed when the block ends."""
+    storage = storage_for(settings)
+    async with make_http_client(settings) as client:
+        yield RecordingWorker(
+            database,
+            storage,
+            RecordingDownloader(
+                client,
+                storage,
+                max_bytes=settings.recordings_max_bytes,
+                allow_private_hosts=settings.recordings_allow_private_hosts,
+            ),
+            batch_size=settings.recordings_worker_batch,
+            lease=timedelta(seconds=settings.recordings_claim_seconds),
+            poll_interval=settings.recordings_poll_seconds,
+            clock=clock,
+        )
+
+
+@contextlib.asynccontextmanager
+async def running_worker(database: Database, settings: Settings) -> AsyncIterator[None]:
+    """A worker looping in the background of the block, stopped cleanly when it ends."""
+    stop = asyncio.Event()
+    async with recording_worker(database, settings) as worker:
+        task = asyncio.create_task(worker.run(stop), name="recording-worker")
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
+            except TimeoutError:
+                # wait_for cancelled the download: its claim lapses and another run resumes it.
+                log.warning("recordings.worker.cancelled")
