@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from app.leads.csv_import import (
@@ -419,6 +419,14 @@ def test_empty_file(data: bytes) -> None:
 _CELL_TEXT = st.text(alphabet=st.sampled_from(list("абвгдеёжзАБВЁ abcXYZ,;\"'\n\t-«»№")))
 
 
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     company=_CELL_TEXT,
@@ -434,7 +442,11 @@ def test_round_trip_of_what_a_csv_writer_produces(
     writer = csv.writer(text, delimiter=delimiter)
     writer.writerow(["company", "contact_name", "phone", "notes"])
     writer.writerow([company, contact, "89161234567", notes])
-    [result] = parse(text.getvalue().encode(encoding))
+    data = text.getvalue().encode(encoding)
+    # A cp1251 file whose only non-ASCII bytes happen to form valid UTF-8 ("В«" is C2 AB, which
+    # is UTF-8 for "«") cannot be told from UTF-8 by any detector: the documented residual risk.
+    assume(encoding != "cp1251" or data.isascii() or not _is_utf8(data))
+    [result] = parse(data)
     if not (company.strip() or contact.strip()):
         assert result == RowError(2, "neither company nor contact name")
         return
@@ -545,3 +557,8 @@ def test_short_reads_from_the_source_stream() -> None:
     assert (reader.encoding, reader.delimiter) == ("cp1251", ";")
     [row] = parse_rows(reader, "RU")
     assert row == ParsedRow(row=2, phones=("+79161234567",), company="ООО А")
+
+
+def test_cp1251_that_is_also_valid_utf8_reads_as_utf8() -> None:
+    # Pinned so that a change of the rule is a decision, not an accident.
+    assert detect_encoding("name\nВ«\n".encode("cp1251")) == "utf-8"
