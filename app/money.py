@@ -72,6 +72,13 @@ Money = Annotated[
 ]
 """A non-negative amount with at most two decimal places; serialised as ``"1050.00"``."""
 
+MoneyFigure = Annotated[
+    Decimal,
+    PlainSerializer(format_money, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["-24.14"]}),
+]
+"""A computed amount (a profit may be negative), kept unrounded; serialised to two places."""
+
 Rate = Annotated[
     Decimal,
     BeforeValidator(_parse_rate),

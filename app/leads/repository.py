@@ -3,10 +3,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Subquery, and_, delete, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Subquery, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import Call
+from app.calls.outcomes import Outcome
 from app.dialect import upsert_insert
 from app.leads.models import Application, ApplicationStatus, Contract, Lead, LeadPhone, Script
 from app.recordings.models import Recording
@@ -204,6 +205,47 @@ class LeadRepository:
 
     def add_script(self, session: AsyncSession, script: Script) -> None:
         session.add(script)
+
+    async def refusal_reasons(
+        self, session: AsyncSession, start: datetime, end: datetime
+    ) -> Sequence[tuple[str | None, int]]:
+        """(refusal reason, leads) of the leads with a call tagged ``refused`` in [start, end).
+
+        A refusal has no time of its own: the refused call dates it. The reason is None for a lead
+        that was not (or not yet) closed as refused.
+        """
+        refused = (
+            select(Call.lead_id)
+            .where(
+                Call.outcome == Outcome.REFUSED.value,
+                Call.lead_id.is_not(None),
+                Call.started_at >= start,
+                Call.started_at < end,
+            )
+            .distinct()
+            .subquery("refused")
+        )
+        query = (
+            select(Lead.refusal_reason, func.count())
+            .join(refused, refused.c.lead_id == Lead.id)
+            .group_by(Lead.refusal_reason)
+        )
+        return [(reason, int(count)) for reason, count in (await session.execute(query)).all()]
+
+    async def lost_reasons(
+        self, session: AsyncSession, start: datetime, end: datetime
+    ) -> Sequence[tuple[str | None, int]]:
+        """(lost reason, applications) over the applications closed as lost in ``[start, end)``."""
+        query = (
+            select(Application.lost_reason, func.count())
+            .where(
+                Application.status == ApplicationStatus.LOST.value,
+                Application.closed_at >= start,
+                Application.closed_at < end,
+            )
+            .group_by(Application.lost_reason)
+        )
+        return [(reason, int(count)) for reason, count in (await session.execute(query)).all()]
 
 
 lead_repository = LeadRepository()

@@ -47,7 +47,8 @@ async def call_stats(
     to: str | None = None,
     group_by: CallGrouping | None = None,
 ) -> CallStatsResponse:
-    """Calls, answer rate, talk time, missed inbound — by the caller, day, hour or weekday."""
+    """Calls, answer rate, talk time, missed inbound — by the caller, day, hour, weekday or
+    weekday × hour (keys like ``1-09``: Monday 09:00–10:00, local time)."""
     zone = await settings_service.reporting_zone(session, default_timezone=config.timezone)
     return await metrics_service.call_stats(
         session,

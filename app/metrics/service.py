@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -15,6 +16,7 @@ from app.errors import Unprocessable
 from app.metrics import queries
 from app.metrics.funnel import (
     FunnelQuery,
+    FunnelResult,
     GroupBy,
     LeadRow,
     Mode,
@@ -27,7 +29,7 @@ from app.periods import query_instant
 from app.settings.schemas import EconomicsSettings
 
 MAX_WEEKLY_ACTIVITY_DAYS = 366
-CallGrouping = Literal["employee", "day", "hour", "weekday"]
+CallGrouping = Literal["employee", "day", "hour", "weekday", "weekday_hour"]
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -40,6 +42,12 @@ class FunnelParams:
     group_by: GroupBy | None
     employee_id: str | None
     campaign: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelAnswer:
+    period: Period
+    result: FunnelResult
 
 
 def _unprocessable(name: str, message: str) -> Unprocessable:
@@ -76,8 +84,78 @@ class MetricsService:
         *,
         now: datetime,
     ) -> FunnelResponse:
+        answer = await self.funnel_result(session, params, principal, settings, now=now)
+        groups = answer.result.groups
+        return FunnelResponse(
+            period=answer.period,
+            currency=settings.currency,
+            total=answer.result.total.to_json(),
+            groups=None if groups is None else [group.to_json() for group in groups],
+        )
+
+    async def funnel_result(
+        self,
+        session: AsyncSession,
+        params: FunnelParams,
+        principal: Principal,
+        settings: EconomicsSettings,
+        *,
+        now: datetime,
+    ) -> FunnelAnswer:
+        """The funnel with its figures unrounded, for callers that build on them (reports)."""
+        (answer,) = await self.funnel_results(session, [params], principal, settings, now=now)
+        return answer
+
+    async def funnel_results(
+        self,
+        session: AsyncSession,
+        funnels: Sequence[FunnelParams],
+        principal: Principal,
+        settings: EconomicsSettings,
+        *,
+        now: datetime,
+    ) -> list[FunnelAnswer]:
+        """``funnel_result`` of funnels of one mode and ``as_of``, from one evidence pass."""
         assert settings.timezone is not None
         zone = ZoneInfo(settings.timezone)
+        funnel_queries = [self._query(params, zone, now) for params in funnels]
+        facts_of = await queries.lead_facts_of(session, funnel_queries, settings)
+        as_of = funnel_queries[0].as_of
+        applications = await queries.application_rows(session, as_of)
+        since = as_of - timedelta(days=settings.forecast.reference_days)
+        # The forecast's reference is every cold lead's, whatever the filter or grouping.
+        reference = [a for a in applications if since <= a.created_at < as_of]
+        answers = []
+        for params, query, all_facts in zip(funnels, funnel_queries, facts_of, strict=True):
+            # Filters select leads by the grouping rule; a manager always sees its own leads.
+            owner = principal.employee_id if principal.is_manager else params.employee_id
+            facts = [
+                fact
+                for fact in all_facts
+                if (owner is None or fact.belongs_to == owner)
+                and (params.campaign is None or fact.campaign == params.campaign)
+            ]
+            weeks = await self._weeks(session, query, settings)
+            rows = [self._row(fact, query.group_by, weeks.get(fact.lead_id, ())) for fact in facts]
+            selected = {fact.lead_id for fact in facts}
+            result = compute_funnel(
+                query,
+                settings,
+                rows,
+                [a for a in applications if a.lead_id in selected],
+                reference,
+            )
+            period = Period(
+                from_=query.start,
+                to=query.end,
+                timezone=settings.timezone,
+                mode=params.mode,
+                as_of=as_of,
+            )
+            answers.append(FunnelAnswer(period, result))
+        return answers
+
+    def _query(self, params: FunnelParams, zone: ZoneInfo, now: datetime) -> FunnelQuery:
         start, end = resolve_period(params.start, params.end, zone, now)
         as_of = query_instant("as_of", params.as_of, zone) if params.as_of else now
         if (
@@ -88,37 +166,7 @@ class MetricsService:
             raise _unprocessable(
                 "group_by", f"weekly activity covers at most {MAX_WEEKLY_ACTIVITY_DAYS} days"
             )
-        query = FunnelQuery(params.mode, start, end, as_of, zone, params.group_by)
-        facts = await queries.lead_facts(session, query, settings)
-        # Filters select leads by the grouping rule; a manager always sees its own leads.
-        owner = principal.employee_id if principal.is_manager else params.employee_id
-        facts = [
-            fact
-            for fact in facts
-            if (owner is None or fact.belongs_to == owner)
-            and (params.campaign is None or fact.campaign == params.campaign)
-        ]
-        weeks = await self._weeks(session, query, settings)
-        rows = [self._row(fact, query.group_by, weeks.get(fact.lead_id, ())) for fact in facts]
-        applications = await queries.application_rows(session, as_of)
-        selected = {fact.lead_id for fact in facts}
-        since = as_of - timedelta(days=settings.forecast.reference_days)
-        result = compute_funnel(
-            query,
-            settings,
-            rows,
-            [a for a in applications if a.lead_id in selected],
-            # The forecast's reference is every cold lead's, whatever the filter or grouping.
-            [a for a in applications if since <= a.created_at < as_of],
-        )
-        return FunnelResponse(
-            period=Period(
-                from_=start, to=end, timezone=settings.timezone, mode=params.mode, as_of=as_of
-            ),
-            currency=settings.currency,
-            total=result.total.to_json(),
-            groups=None if result.groups is None else [group.to_json() for group in result.groups],
-        )
+        return FunnelQuery(params.mode, start, end, as_of, zone, params.group_by)
 
     async def _weeks(
         self, session: AsyncSession, query: FunnelQuery, settings: EconomicsSettings
@@ -171,7 +219,7 @@ class MetricsService:
             begin,
             finish,
             by_employee=group_by == "employee",
-            by_time=group_by in ("day", "hour", "weekday"),
+            by_time=group_by in ("day", "hour", "weekday", "weekday_hour"),
             employee_id=principal.employee_id if principal.is_manager else None,
         )
         groups: dict[str | None, list[queries.CallCounts]] = defaultdict(list)
@@ -180,7 +228,8 @@ class MetricsService:
             key, label = _call_group(row, group_by, zone)
             groups[key].append(row)
             labels[key] = label
-        # Hours and weekdays sort by their zero-padded keys, days as ISO dates, employees by id.
+        # Hours and weekdays ("1-09": Monday 09:00) sort by their zero-padded keys, days as ISO
+        # dates, employees by id.
         ordered = sorted(groups, key=lambda key: (key is None, key or ""))
         return CallStatsResponse(
             period={"from": begin, "to": finish, "timezone": zone.key},
@@ -203,7 +252,10 @@ def _call_group(
         return local.date().isoformat(), local.strftime("%a %d %b")
     if group_by == "hour":
         return f"{local.hour:02d}", f"{local.hour:02d}:00"
-    return str(local.isoweekday()), _WEEKDAYS[local.weekday()]
+    weekday = _WEEKDAYS[local.weekday()]
+    if group_by == "weekday_hour":
+        return f"{local.isoweekday()}-{local.hour:02d}", f"{weekday} {local.hour:02d}:00"
+    return str(local.isoweekday()), weekday
 
 
 def _call_stats(

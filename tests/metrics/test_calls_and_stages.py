@@ -41,7 +41,7 @@ async def test_call_totals(client: AsyncClient, head: dict[str, str], worked: No
     assert total["missed_inbound"] == 0
 
 
-@pytest.mark.parametrize("group_by", ["employee", "day", "hour", "weekday"])
+@pytest.mark.parametrize("group_by", ["employee", "day", "hour", "weekday", "weekday_hour"])
 async def test_groups_add_up(
     client: AsyncClient, head: dict[str, str], worked: None, group_by: str
 ) -> None:
@@ -64,6 +64,10 @@ async def test_weekdays_and_employees_in_moscow(
         ("Fri", 1),
         ("Sat", 2),
     ]
+    cells = await _stats(client, head, **WEEK, group_by="weekday_hour")
+    monday = [(g["key"], g["label"], g["calls"]) for g in cells["groups"] if g["key"] < "2"]
+    # c1 10:00 and c4 10:30 Moscow (07:00 and 07:30 UTC), c2 13:00
+    assert monday == [("1-10", "Mon 10:00", 2), ("1-13", "Mon 13:00", 1)]
     employees = await _stats(client, head, **WEEK, group_by="employee")
     assert [(g["key"], g["label"], g["calls"]) for g in employees["groups"]] == [
         ("e1", "Anna", 10),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -107,8 +108,6 @@ async def test_sql_rows_match_the_reference(
     await _reset(database)
     await load_dataset(database, data)
     economics = EconomicsSettings.model_validate(data["settings"])
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(ZONE_NAME)
     start = START + timedelta(days=offset)
     query = FunnelQuery(
@@ -141,3 +140,40 @@ async def test_sql_rows_match_the_reference(
         labels=labels,
     )
     assert got == sorted(want, key=lambda r: r.lead_id)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=datasets(),
+    days=st.integers(1, 14),
+    offsets=st.tuples(st.integers(0, 10), st.integers(0, 10)),
+    as_of_days=st.integers(3, 30),
+)
+async def test_a_shared_evidence_pass_gives_each_activity_query_its_own_facts(
+    database: Database,
+    data: dict[str, Any],
+    days: int,
+    offsets: tuple[int, int],
+    as_of_days: int,
+) -> None:
+    await _reset(database)
+    await load_dataset(database, data)
+    economics = EconomicsSettings.model_validate(data["settings"])
+    as_of = START + timedelta(days=as_of_days)
+    funnel_queries = [
+        FunnelQuery(
+            "activity",
+            START + timedelta(days=offset),
+            START + timedelta(days=offset + days),
+            as_of,
+            ZoneInfo(ZONE_NAME),
+        )
+        for offset in offsets
+    ]
+    async with database.unit_of_work(read_only=True) as session:
+        shared = await queries.lead_facts_of(session, funnel_queries, economics)
+        alone = [await queries.lead_facts(session, query, economics) for query in funnel_queries]
+    by_lead = [sorted(facts, key=lambda fact: fact.lead_id) for facts in (*shared, *alone)]
+    assert by_lead[:2] == by_lead[2:]
