@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer
+from sqlalchemy import Integer, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -15,9 +15,23 @@ from sqlalchemy.sql.functions import FunctionElement
 
 def upsert_insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
     """An INSERT for ``model`` that supports ``on_conflict_do_nothing/update`` on both databases."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+    return dialect_insert(dialect_of(session), model)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def dialect_insert(dialect: str, target: type[DeclarativeBase] | Table) -> Any:
+    """``upsert_insert`` by dialect name, for statements built once per dialect and reused."""
+    return postgresql.insert(target) if dialect == "postgresql" else sqlite.insert(target)
+
+
+def table_of(model: type[DeclarativeBase]) -> Table:
+    """The model's table, for Core statements: they skip the ORM's per-execution bookkeeping."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class epoch_seconds(FunctionElement[int]):  # noqa: N801 - used like a SQL function

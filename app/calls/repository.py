@@ -1,114 +1,149 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, bindparam, exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.calls.merge import LegFields
 from app.calls.models import Call, CallLeg
-from app.dialect import upsert_insert
+from app.dialect import dialect_insert, dialect_of, table_of
+from app.employees.models import EmployeeExtension
 from app.ids import new_id
+from app.leads.models import LeadPhone
 from app.recordings.models import Recording
+from app.webhooks.providers.base import RecordingRef
+
+
+@dataclass(frozen=True, slots=True)
+class LockedCall:
+    """The part of a locked call row that the merge reads."""
+
+    id: str
+    provider_call_id: str
+    merge_state: dict[str, Any]
+
+
+class LeadLink(Enum):
+    """What a merged event does to the call's lead."""
+
+    KEEP = "keep"
+    BY_PHONE = "by_phone"
+    CLEAR = "clear"
 
 
 class CallRepository:
-    async def call_id_of_leg(
-        self, session: AsyncSession, integration_id: str, leg_id: str
-    ) -> str | None:
-        query = select(CallLeg.call_id).where(
-            CallLeg.integration_id == integration_id, CallLeg.provider_leg_id == leg_id
-        )
-        found: str | None = (await session.execute(query)).scalar_one_or_none()
-        return found
+    """Webhook merges run the statements below for every event, so they are Core statements
+    built once per dialect (composing one cost more than running it) and few: a leg lookup, one
+    upsert that finds or creates the call and locks it, the changed legs and recordings, and one
+    UPDATE that also links the employee and the lead by subqueries."""
 
-    async def lock(self, session: AsyncSession, call_id: str) -> Call:
-        query = select(Call).where(Call.id == call_id).with_for_update()
-        return (await session.execute(query)).scalar_one()
-
-    async def lock_or_create(
-        self, session: AsyncSession, integration_id: str, provider_call_id: str, now: datetime
-    ) -> Call:
-        """The call row, created if new, locked until the transaction ends.
-
-        Insert-or-nothing and then SELECT … FOR UPDATE: concurrent events of one call (on
-        PostgreSQL) queue on the row lock instead of racing to create it twice. SQLite serialises
-        writers anyway and ignores FOR UPDATE.
-        """
-        await session.execute(
-            upsert_insert(session, Call)
-            .values(
-                id=new_id("call"),
-                integration_id=integration_id,
-                provider_call_id=provider_call_id,
-                merge_state={},
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["integration_id", "provider_call_id"])
-        )
-        query = (
-            select(Call)
-            .where(Call.integration_id == integration_id, Call.provider_call_id == provider_call_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return (await session.execute(query)).scalar_one()
-
-    async def save_leg(
+    async def lock_for_event(
         self,
         session: AsyncSession,
         *,
-        call: Call,
-        leg_id: str,
-        last_seq: int | None,
-        extension: str | None,
-        answered: bool,
-    ) -> None:
-        values: dict[str, Any] = {
-            "last_seq": last_seq,
-            "extension": extension,
-            "answered": answered,
-        }
-        statement = upsert_insert(session, CallLeg).values(
-            call_id=call.id, integration_id=call.integration_id, provider_leg_id=leg_id, **values
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["integration_id", "provider_leg_id"], set_=values
-            )
-        )
+        integration_id: str,
+        leg_id: str | None,
+        provider_call_id: str,
+        now: datetime,
+    ) -> LockedCall:
+        """The event's call, created if new, locked until the transaction ends.
 
-    async def save_recording(
+        An event may name only a leg (a Twilio recording callback for a child CallSid): the leg
+        table leads to the call that leg already belongs to; else the provider's call id does.
+        One SELECT … FOR UPDATE looks both up. A new call is created by INSERT … ON CONFLICT DO
+        UPDATE … RETURNING, which on PostgreSQL also locks the row, so concurrent first events of
+        one call queue instead of creating it twice. SQLite serialises writers anyway.
+        """
+        statements = _statements(dialect_of(session))
+        key = {"integration_id": integration_id, "provider_call_id": provider_call_id}
+        found = (
+            await session.execute(statements.find, {**key, "leg_id": leg_id or provider_call_id})
+        ).one_or_none()
+        if found is None:
+            new = {"id": new_id("call"), "merge_state": {}, "created_at": now, "updated_at": now}
+            found = (await session.execute(statements.find_or_create, {**key, **new})).one()
+        return LockedCall(*found)
+
+    async def save_legs(
         self,
         session: AsyncSession,
         *,
         call_id: str,
-        provider_ref: str,
-        source_url: str | None,
+        integration_id: str,
+        legs: Sequence[LegFields],
+    ) -> None:
+        if not legs:
+            return
+        await session.execute(
+            _statements(dialect_of(session)).save_leg,
+            [
+                {
+                    "call_id": call_id,
+                    "integration_id": integration_id,
+                    "provider_leg_id": leg.leg_id,
+                    "last_seq": leg.last_seq,
+                    "extension": leg.extension,
+                    "answered": leg.answered,
+                }
+                for leg in legs
+            ],
+        )
+
+    async def save_recordings(
+        self,
+        session: AsyncSession,
+        *,
+        call_id: str,
+        recordings: Sequence[RecordingRef],
         now: datetime,
     ) -> None:
-        statement = upsert_insert(session, Recording).values(
-            id=new_id("rec"),
-            call_id=call_id,
-            provider_ref=provider_ref,
-            source_url=source_url,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        # A later event may be the first to say where the file is; nothing else ever changes here.
+        if not recordings:
+            return
         await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["call_id", "provider_ref"],
-                set_={
-                    "source_url": func.coalesce(Recording.source_url, statement.excluded.source_url)
-                },
-            )
+            _statements(dialect_of(session)).save_recording,
+            [
+                {
+                    "id": new_id("rec"),
+                    "call_id": call_id,
+                    "provider_ref": recording.provider_ref,
+                    "source_url": recording.url,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for recording in recordings
+            ],
         )
+
+    async def save_merged(
+        self,
+        session: AsyncSession,
+        call_id: str,
+        columns: Mapping[str, Any],
+        *,
+        extension: str | None,
+        lead: LeadLink,
+        phone: str | None,
+    ) -> tuple[str | None, str | None]:
+        """Write the merged columns; link the employee who has ``extension`` (if given) and the
+        lead as ``lead`` says. Returns the call's (employee_id, lead_id) afterwards."""
+        statement = _save_merged(extension is not None, lead)
+        params = {**columns, "call_id": call_id, "link_extension": extension, "link_phone": phone}
+        employee_id, lead_id = (await session.execute(statement, params)).one()
+        return employee_id, lead_id
+
+    async def link(self, session: AsyncSession, call_id: str, **links: str) -> None:
+        """Point the call at an employee or a lead just created for it."""
+        call = table_of(Call)
+        await session.execute(update(call).where(call.c.id == call_id).values(links))
 
     async def get(self, session: AsyncSession, call_id: str) -> Call | None:
         return await session.get(Call, call_id)
@@ -142,6 +177,121 @@ class CallRepository:
         if before is not None:
             query = query.where(tuple_(moment, Call.id) < before)
         return (await session.execute(query)).scalars().all()
+
+
+# The columns a merge writes (app.calls.service builds them from the merged state).
+MERGED_COLUMNS = (
+    "direction",
+    "status",
+    "extension",
+    "external_number",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "ring_seconds",
+    "talk_seconds",
+    "duration_seconds",
+    "disconnect_reason",
+    "merge_state",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    find: Any
+    find_or_create: Any
+    save_leg: Any
+    save_recording: Any
+
+
+@cache
+def _statements(dialect: str) -> _Statements:
+    call, leg, recording = table_of(Call), table_of(CallLeg), table_of(Recording)
+    locked = (call.c.id, call.c.provider_call_id, call.c.merge_state)
+
+    def call_of_leg(leg_id: str) -> Any:
+        return (
+            select(leg.c.call_id)
+            .where(
+                leg.c.integration_id == bindparam("integration_id"),
+                leg.c.provider_leg_id == bindparam(leg_id),
+            )
+            .scalar_subquery()
+        )
+
+    other = call.alias("by_provider_id")
+    by_provider_id = (
+        select(other.c.id)
+        .where(
+            other.c.integration_id == bindparam("integration_id"),
+            other.c.provider_call_id == bindparam("provider_call_id"),
+        )
+        .scalar_subquery()
+    )
+    find_or_create = dialect_insert(dialect, call)
+    save_leg = dialect_insert(dialect, leg)
+    save_recording = dialect_insert(dialect, recording)
+    return _Statements(
+        find=select(*locked)
+        .where(
+            call.c.id
+            == func.coalesce(call_of_leg("leg_id"), call_of_leg("provider_call_id"), by_provider_id)
+        )
+        .with_for_update(),
+        # DO UPDATE (not DO NOTHING) so that RETURNING gives the row, and locks it, either way.
+        find_or_create=find_or_create.on_conflict_do_update(
+            index_elements=["integration_id", "provider_call_id"],
+            set_={"updated_at": find_or_create.excluded.updated_at},
+        ).returning(*locked),
+        save_leg=save_leg.on_conflict_do_update(
+            index_elements=["integration_id", "provider_leg_id"],
+            set_={
+                name: getattr(save_leg.excluded, name)
+                for name in ("last_seq", "extension", "answered")
+            },
+        ),
+        # A later event may be the first to say where the file is; nothing else ever changes here.
+        save_recording=save_recording.on_conflict_do_update(
+            index_elements=["call_id", "provider_ref"],
+            set_={
+                "source_url": func.coalesce(
+                    recording.c.source_url, save_recording.excluded.source_url
+                )
+            },
+        ),
+    )
+
+
+@cache
+def _save_merged(link_employee: bool, lead: LeadLink) -> Any:
+    """One UPDATE per shape of linking."""
+    call = table_of(Call)
+    values: dict[str, Any] = {
+        name: bindparam(name, type_=call.c[name].type) for name in MERGED_COLUMNS
+    }
+    if link_employee:
+        extensions = table_of(EmployeeExtension)
+        values["employee_id"] = (
+            select(extensions.c.employee_id)
+            .where(extensions.c.extension == bindparam("link_extension"))
+            .scalar_subquery()
+        )
+    if lead is LeadLink.BY_PHONE:
+        phones = table_of(LeadPhone)
+        values["lead_id"] = (
+            select(phones.c.lead_id)
+            .where(phones.c.phone_e164 == bindparam("link_phone"))
+            .scalar_subquery()
+        )
+    elif lead is LeadLink.CLEAR:
+        values["lead_id"] = None
+    return (
+        update(call)
+        .where(call.c.id == bindparam("call_id"))
+        .values(values)
+        .returning(call.c.employee_id, call.c.lead_id)
+    )
 
 
 call_repository = CallRepository()

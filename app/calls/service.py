@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,93 +14,100 @@ from app.calls.merge import CallFields, CallState, call_fields, merge_call_event
 from app.calls.models import Call
 from app.calls.outcomes import Outcome
 from app.calls.phones import normalise_phone
-from app.calls.repository import call_repository
+from app.calls.repository import LeadLink, call_repository
 from app.calls.schemas import CallUpdate
 from app.db import utcnow
 from app.employees.models import Employee
 from app.employees.repository import employee_repository
 from app.errors import NotFound, Unprocessable
 from app.ids import new_id
-from app.integrations.models import Integration
 from app.leads.models import Application, ApplicationStatus, Lead, LeadStatus
 from app.leads.repository import lead_repository
 from app.webhooks.providers.base import CallEvent, Direction, ProviderConfig
 
 _LEAD_SOURCE = {Direction.OUTBOUND: "pbx_outbound", Direction.INBOUND: "pbx_inbound"}
 
+# Every event of a call carries its number again, and parsing one is a good part of a merge.
+_e164 = lru_cache(maxsize=4096)(normalise_phone)
+
 
 class CallService:
     async def merge_call_events(
         self,
         session: AsyncSession,
-        integration: Integration,
+        integration_id: str,
         config: ProviderConfig,
         events: Sequence[CallEvent],
     ) -> None:
         for event in events:
-            await self._merge_one(session, integration, config, event)
+            await self._merge_one(session, integration_id, config, event)
 
     async def _merge_one(
         self,
         session: AsyncSession,
-        integration: Integration,
+        integration_id: str,
         config: ProviderConfig,
         event: CallEvent,
     ) -> None:
         now = utcnow()
-        call = await self._call_for(session, integration.id, event)
-        event = replace(event, provider_call_id=call.provider_call_id)
-        stored = CallState.from_json(call.merge_state) if call.merge_state else None
-        state = merge_call_event(stored, event)
-        fields = call_fields(state)
-        call.merge_state = state.to_json()
-        phone = _copy_fields(call, fields, config)
-        call.updated_at = now
-        for leg in fields.legs:
-            await call_repository.save_leg(
-                session,
-                call=call,
-                leg_id=leg.leg_id,
-                last_seq=leg.last_seq,
-                extension=leg.extension,
-                answered=leg.answered,
-            )
-        for recording in fields.recordings:
-            await call_repository.save_recording(
-                session,
-                call_id=call.id,
-                provider_ref=recording.provider_ref,
-                source_url=recording.url,
-                now=now,
-            )
-        await self._link(session, call, phone)
-
-    async def _call_for(self, session: AsyncSession, integration_id: str, event: CallEvent) -> Call:
-        # An event may name only a leg (a Twilio recording callback for a child CallSid): the leg
-        # table leads to the call that leg already belongs to.
-        for leg_id in (event.leg_id, event.provider_call_id):
-            if leg_id is None:
-                continue
-            call_id = await call_repository.call_id_of_leg(session, integration_id, leg_id)
-            if call_id is not None:
-                return await call_repository.lock(session, call_id)
-        return await call_repository.lock_or_create(
-            session, integration_id, event.provider_call_id, utcnow()
+        call = await call_repository.lock_for_event(
+            session,
+            integration_id=integration_id,
+            leg_id=event.leg_id,
+            provider_call_id=event.provider_call_id,
+            now=now,
         )
+        event = replace(event, provider_call_id=call.provider_call_id)
+        before = CallState.from_json(call.merge_state) if call.merge_state else None
+        state = merge_call_event(before, event)
+        fields = call_fields(state)
+        # Legs and recordings already stored with the state they had are not written again.
+        old_legs = set(before.legs) if before else set()
+        changed_legs = {leg.leg_id for leg in state.legs if leg not in old_legs}
+        await call_repository.save_legs(
+            session,
+            call_id=call.id,
+            integration_id=integration_id,
+            legs=[leg for leg in fields.legs if leg.leg_id in changed_legs],
+        )
+        old_recordings = set(before.recordings) if before else set()
+        await call_repository.save_recordings(
+            session,
+            call_id=call.id,
+            recordings=[ref for ref in fields.recordings if ref not in old_recordings],
+            now=now,
+        )
+        columns, phone = _columns(fields, config)
+        columns |= {"merge_state": state.to_json(), "updated_at": now}
+        await self._save_and_link(session, call.id, columns, phone)
 
-    async def _link(self, session: AsyncSession, call: Call, phone: str | None) -> None:
-        """Point the call at its employee (by extension) and lead (by E.164 number).
+    async def _save_and_link(
+        self, session: AsyncSession, call_id: str, columns: dict[str, Any], phone: str | None
+    ) -> None:
+        """Write the merged call and point it at its employee (by extension) and lead (by E.164
+        number); an unknown extension or number gets a new employee or lead.
 
-        Both are worked out again on every event: a later event may reveal the answering leg
-        (another employee) or the direction.
+        Both links are worked out again on every event: a later event may reveal the answering
+        leg (another employee) or the direction.
         """
-        if call.extension:
-            call.employee_id = await self._employee_for_extension(session, call.extension)
-        direction = Direction(call.direction) if call.direction else None
-        if direction in _LEAD_SOURCE and phone is not None:
-            call.lead_id = await self._lead_for_phone(session, phone, _LEAD_SOURCE[direction])
+        extension = columns["extension"]
+        direction = Direction(columns["direction"]) if columns["direction"] else None
+        source = _LEAD_SOURCE.get(direction) if direction else None
+        lead_phone = phone if source else None
+        lead = LeadLink.KEEP
+        if lead_phone is not None:
+            lead = LeadLink.BY_PHONE
         elif direction is Direction.INTERNAL:
-            call.lead_id = None
+            lead = LeadLink.CLEAR
+        employee_id, lead_id = await call_repository.save_merged(
+            session, call_id, columns, extension=extension or None, lead=lead, phone=lead_phone
+        )
+        if extension and employee_id is None:
+            employee_id = await self._employee_for_extension(session, extension)
+            await call_repository.link(session, call_id, employee_id=employee_id)
+        if source and lead_phone is not None and lead_id is None:
+            lead_id = await self._lead_for_phone(session, lead_phone, source)
+            await call_repository.link(session, call_id, lead_id=lead_id)
 
     async def _employee_for_extension(self, session: AsyncSession, extension: str) -> str:
         found = await employee_repository.employee_id_by_extension(session, extension)
@@ -181,23 +190,25 @@ class CallService:
         return application
 
 
-def _copy_fields(call: Call, fields: CallFields, config: ProviderConfig) -> str | None:
-    """Copy the merged view onto the row; returns the customer's E.164 number, if there is one."""
-    call.direction = fields.direction.value if fields.direction else None
-    call.status = fields.status.value if fields.status else None
-    call.extension = fields.extension
+def _columns(fields: CallFields, config: ProviderConfig) -> tuple[dict[str, Any], str | None]:
+    """The merged view as call columns, and the customer's E.164 number if there is one."""
     raw = fields.external_number
-    phone = normalise_phone(raw, config.default_region) if raw else None
-    # An unreadable number is kept as sent (it explains the call) but links to no lead.
-    call.external_number = phone or raw
-    call.started_at = fields.started_at
-    call.answered_at = fields.answered_at
-    call.ended_at = fields.ended_at
-    call.ring_seconds = fields.ring_seconds
-    call.talk_seconds = fields.talk_seconds
-    call.duration_seconds = fields.duration_seconds
-    call.disconnect_reason = fields.disconnect_reason
-    return phone
+    phone = _e164(raw, config.default_region) if raw else None
+    columns = {
+        "direction": fields.direction.value if fields.direction else None,
+        "status": fields.status.value if fields.status else None,
+        "extension": fields.extension,
+        # An unreadable number is kept as sent (it explains the call) but links to no lead.
+        "external_number": phone or raw,
+        "started_at": fields.started_at,
+        "answered_at": fields.answered_at,
+        "ended_at": fields.ended_at,
+        "ring_seconds": fields.ring_seconds,
+        "talk_seconds": fields.talk_seconds,
+        "duration_seconds": fields.duration_seconds,
+        "disconnect_reason": fields.disconnect_reason,
+    }
+    return columns, phone
 
 
 call_service = CallService()

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.auth.dependencies import AdminPrincipal
-from app.db import SessionDep
+from app.db import SessionDep, get_database
+from app.integrations.cache import integration_cache
 from app.integrations.repository import integration_repository
 from app.integrations.schemas import IntegrationCreate, IntegrationPublic, IntegrationUpdate
 from app.integrations.service import integration_service, to_public
@@ -38,16 +39,27 @@ async def get_integration(
     return to_public(await integration_service.get(session, integration_id))
 
 
+# Edits commit before the cached config is dropped: dropped earlier, a concurrent delivery could
+# cache the old config again for the cache's whole lifetime.
+
+
 @router.patch("/{integration_id}")
 async def update_integration(
-    integration_id: str, body: IntegrationUpdate, session: SessionDep, _admin: AdminPrincipal
+    integration_id: str, body: IntegrationUpdate, request: Request, _admin: AdminPrincipal
 ) -> IntegrationPublic:
-    return to_public(await integration_service.update(session, integration_id, body))
+    database = get_database(request)
+    async with database.unit_of_work() as session:
+        row = await integration_service.update(session, integration_id, body)
+    integration_cache(database).forget(integration_id)
+    return to_public(row)
 
 
 @router.delete("/{integration_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_integration(
-    integration_id: str, session: SessionDep, _admin: AdminPrincipal
+    integration_id: str, request: Request, _admin: AdminPrincipal
 ) -> Response:
-    await integration_service.delete(session, integration_id)
+    database = get_database(request)
+    async with database.unit_of_work() as session:
+        await integration_service.delete(session, integration_id)
+    integration_cache(database).forget(integration_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from app.config import SettingsDep
 from app.db import get_database
 from app.errors import Forbidden, NotAuthenticated, NotFound, PayloadTooLarge, Unprocessable
-from app.integrations.service import config_of
 from app.webhooks.providers import ADAPTERS, get_adapter
+from app.webhooks.providers._common import read_form
 from app.webhooks.providers.base import (
     ForbiddenSourceError,
     InboundRequest,
@@ -23,6 +23,8 @@ from app.webhooks.providers.base import (
 from app.webhooks.service import webhook_service
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+# Mounted only with CALLFUNNEL_BENCH_BARE_ENDPOINT=1 (see bench/ingest.py).
+bare_router = APIRouter(prefix="/bench/bare", include_in_schema=False)
 
 # Kept with each raw event to explain where it came from; never the signature or cookies.
 _KEPT_HEADERS = ("user-agent", "x-forwarded-for", "x-real-ip")
@@ -43,11 +45,9 @@ async def _read_capped(request: Request, limit: int) -> bytes:
 
 
 @router.api_route("/{provider}/{integration_id}", methods=["GET", "POST"], include_in_schema=False)
-@router.api_route(
-    "/{provider}/{integration_id}/{subpath:path}",
-    methods=["GET", "POST"],
-    summary="Receive a PBX webhook",
-)
+# GET and POST as two routes: one route with both methods documents two operations under one id.
+@router.get("/{provider}/{integration_id}/{subpath:path}", summary="Answer a PBX's set-up check")
+@router.post("/{provider}/{integration_id}/{subpath:path}", summary="Receive a PBX webhook")
 async def receive_webhook(
     provider: str,
     integration_id: str,
@@ -58,8 +58,7 @@ async def receive_webhook(
     if provider not in ADAPTERS:
         raise NotFound("no such webhook endpoint")
     database = get_database(request)
-    async with database.unit_of_work(read_only=True) as session:
-        integration = await webhook_service.integration_for(session, provider, integration_id)
+    integration = await webhook_service.integration_for(database, provider, integration_id)
     body = await _read_capped(request, settings.max_webhook_body_bytes)
     inbound = InboundRequest(
         method=request.method,
@@ -72,7 +71,7 @@ async def receive_webhook(
         raw_query=request.url.query,
     )
     adapter = get_adapter(provider)
-    config = config_of(integration)
+    config = integration.config
     reply = adapter.handshake(inbound, config)
     if reply is not None:
         return Response(reply.text, status_code=reply.status_code, media_type=reply.media_type)
@@ -92,3 +91,13 @@ async def receive_webhook(
     async with database.unit_of_work() as session:
         result = await webhook_service.ingest(session, integration, events, headers=kept)
     return JSONResponse({"status": "ok", "stored": result.stored, "duplicates": result.duplicates})
+
+
+@bare_router.post("/{provider}/{integration_id}/{subpath:path}")
+async def bare_webhook(request: Request, settings: SettingsDep) -> Response:
+    """What every webhook costs before ingestion starts: routing, reading and parsing the form."""
+    try:
+        read_form(await _read_capped(request, settings.max_webhook_body_bytes))
+    except MalformedRequestError as exc:
+        raise Unprocessable(str(exc)) from exc
+    return JSONResponse({"status": "ok", "stored": 0, "duplicates": 0})

@@ -219,6 +219,39 @@ async def test_failed_merge_is_kept_and_replays_after_the_fix(
     assert len(await calls_snapshot(client, admin, integration_id)) == len(fixture.expected)
 
 
+async def test_one_failing_merge_in_a_batch_spares_the_others(
+    client: AsyncClient,
+    database: Database,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fixture = load("generic")
+    integration_id = await install_integration(database, fixture)
+    merge = call_service.merge_call_events
+
+    async def broken_for_one_call(
+        session: object, integration: str, config: object, events: list[Any]
+    ) -> None:
+        if events[0].provider_call_id == "g-1002":
+            raise RuntimeError("simulated bug for one call")
+        await merge(session, integration, config, events)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(call_service, "merge_call_events", broken_for_one_call)
+    events = [json.loads(r["body"]) for r in fixture.requests]
+    raw = _generic_request(
+        f"/webhooks/generic/{integration_id}", {"events": events}, "gen_test_secret_42"
+    )
+    response = await deliver(client, raw)
+    assert response.json() == {"status": "ok", "stored": len(events), "duplicates": 0}
+    assert await count_events(database, integration_id) == len(events)
+    failed = (
+        await client.get("/api/v1/webhook-events", params={"status": "failed"}, headers=admin)
+    ).json()["items"]
+    assert len(failed) == 2
+    assert all('"g-1002-' in e["dedupe_key"] for e in failed)
+    assert sorted(await calls_snapshot(client, admin, integration_id)) == ["g-1001", "g-1003"]
+
+
 async def test_replay_by_ids_and_validation(
     client: AsyncClient, database: Database, admin: dict[str, str], head: dict[str, str]
 ) -> None:
