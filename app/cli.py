@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import migrations
 from app.auth.repository import api_key_repository
 from app.auth.roles import Role
-from app.auth.service import api_key_service
+from app.auth.service import Principal, api_key_service
 from app.config import Settings, get_settings
 from app.db import Database, create_engine, utcnow
 from app.demo import DemoBuilder, DemoSummary
@@ -24,6 +25,11 @@ from app.errors import ProblemError
 from app.leads.csv_import import CsvImportError
 from app.leads.importer import lead_importer
 from app.leads.schemas import ImportResult
+from app.logging import configure_logging
+from app.recordings.worker import RetentionResult, recording_worker
+from app.reports.formats import RENDERINGS, ReportFormat, file_name, render_json
+from app.reports.i18n import Lang
+from app.reports.service import report_service
 
 T = TypeVar("T")
 
@@ -34,6 +40,8 @@ apikey_cli = typer.Typer(help="Create, list and revoke API keys.", no_args_is_he
 cli.add_typer(apikey_cli, name="apikey")
 import_cli = typer.Typer(help="Import data from files.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
+report_cli = typer.Typer(help="Reports, as files.", no_args_is_help=True)
+cli.add_typer(report_cli, name="report")
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -54,11 +62,17 @@ def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]
         raise typer.Exit(code=1) from exc
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, *, worker: bool = True) -> None:
     from app.main import create_app
 
     # Our own middleware logs every request with integration ids masked; uvicorn's would not.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning")
+    uvicorn.run(
+        create_app(settings, run_worker=worker),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+    )
 
 
 @cli.command()
@@ -77,12 +91,60 @@ def serve(
     no_migrate: Annotated[
         bool, typer.Option("--no-migrate", help="Do not upgrade the schema first.")
     ] = False,
+    run_worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Download recordings in this process (turn off when `callfunnel worker` runs).",
+        ),
+    ] = True,
 ) -> None:
-    """Migrate the database to head, then serve the API."""
+    """Migrate the database to head, then serve the API (and the recording worker)."""
     settings = get_settings()
     if not no_migrate:
         migrations.upgrade(settings.database_url)
-    _serve(settings, host, port)
+    _serve(settings, host, port, worker=run_worker)
+
+
+@cli.command()
+def worker() -> None:
+    """Download recordings until stopped (SIGINT/SIGTERM); run as many as you like on PostgreSQL."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+
+    async def run() -> None:
+        database = Database(create_engine(settings))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            async with recording_worker(database, settings) as recordings:
+                await recordings.run(stop)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+@cli.command()
+def retention() -> None:
+    """Delete the recordings and raw webhook events older than the operations settings allow."""
+    settings = get_settings()
+
+    async def run() -> RetentionResult:
+        database = Database(create_engine(settings))
+        try:
+            async with recording_worker(database, settings) as recordings:
+                return await recordings.apply_retention()
+        finally:
+            await database.dispose()
+
+    result = asyncio.run(run())
+    typer.echo(
+        f"deleted {result.recordings_deleted} recordings and "
+        f"{result.webhook_events_deleted} raw webhook events"
+    )
 
 
 @cli.command()
@@ -241,6 +303,42 @@ def import_leads(
         typer.echo(f"  row {error['row']}: {error['msg']}")
     for warning in result.warnings:
         typer.echo(f"  warning: {warning}")
+
+
+@report_cli.command("weekly")
+def report_weekly(
+    week: Annotated[
+        str | None, typer.Option(help="ISO week, e.g. 2026-W47; default: the last complete one.")
+    ] = None,
+    format_: Annotated[ReportFormat, typer.Option("--format", help="The file format.")] = "json",
+    lang: Annotated[Lang, typer.Option(help="Headings and number formats.")] = "en",
+    as_of: Annotated[str | None, typer.Option(help="Timestamp; default now.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Default: callfunnel-WEEK.FORMAT here; - for stdout."),
+    ] = None,
+) -> None:
+    """The weekly report of the funnel and the money, as GET /api/v1/reports/weekly gives it."""
+    settings = get_settings()
+    operator = Principal(key_id="cli", role=Role.ADMIN, employee_id=None)
+    report = _in_session(
+        settings,
+        lambda session: report_service.weekly(
+            session,
+            week=week,
+            as_of=as_of,
+            principal=operator,
+            default_timezone=settings.timezone,
+            now=utcnow(),
+        ),
+    )
+    body = render_json(report) if format_ == "json" else RENDERINGS[format_].render(report, lang)
+    if output == Path("-"):
+        sys.stdout.buffer.write(body)
+        return
+    path = output or Path(file_name(report, format_))
+    path.write_bytes(body)
+    typer.echo(f"wrote {path} ({len(body):,} bytes)")
 
 
 def main() -> None:

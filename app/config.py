@@ -37,9 +37,22 @@ class Settings(BaseSettings):
     # Country assumed for phone numbers typed without a country code (leads, CSV imports).
     default_region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
     recordings_dir: Path = Path("./recordings")
+    # The recording worker: downloads at a time, how long a claim lasts before another worker
+    # may take the job over (it must outlast the slowest download), and the idle poll period.
+    recordings_worker_batch: int = Field(default=4, ge=1, le=64)
+    recordings_claim_seconds: int = Field(default=900, ge=30)
+    recordings_poll_seconds: float = Field(default=5.0, gt=0)
+    # Recording downloads. Private addresses (and plain http) are for tests and closed networks.
+    recordings_allow_private_hosts: bool = False
+    recordings_max_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    recordings_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    recordings_read_timeout_seconds: float = Field(default=60.0, gt=0)
     # How long a SQLite writer waits for the lock; concurrent requests queue behind each other.
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     max_webhook_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # For bench/ingest.py only: also serve POST /bench/bare/…, which reads the form and stores
+    # nothing, as the ceiling that ingestion is measured against in the same process.
+    bench_bare_endpoint: bool = False
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -85,7 +98,8 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def _settings_of_app(request: Request) -> Settings:
+# Async although it never awaits: FastAPI runs a plain function in a worker thread, per request.
+async def _settings_of_app(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
