@@ -33,14 +33,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from loadgen import (  # bench/ is the script's directory
-    PROVIDER,
     Pool,
     Server,
+    call_stream,
     cold_base,
     command_line,
     load_average,
     machine,
-    mango_stream,
     postgres_version,
     raw_request,
     write_docs_block,
@@ -92,7 +91,7 @@ def _dedupe_key(item: Delivery, integration_id: str) -> str:
         body=item.body,
         integration_id=integration_id,
     )
-    (event,) = get_adapter(PROVIDER).split(request)
+    (event,) = get_adapter("mango").split(request)
     return event.dedupe_key
 
 
@@ -180,8 +179,9 @@ async def _check(label: str, url: str, args: argparse.Namespace) -> Outcome:
     server = Server(url, args.port, "bench-" + secrets.token_hex(20), bare_endpoint=False)
     await server.start()
     try:
-        integration_id = await server.add_integration(cold_base(args.requests))
-        stream = mango_stream(integration_id, args.requests, args.seed)
+        integration_id = await server.add_integration("mango")
+        await server.import_cold_base(cold_base(args.requests))
+        stream = call_stream("mango", integration_id, args.requests, args.seed)
         wire = [raw_request(item, port=args.port) for item in stream]
         kills, attempts, retried, stored_before_answer = await _load_with_kills(server, wire, args)
     finally:

@@ -6,6 +6,7 @@ Imported by ``bench/ingest.py`` and ``bench/durability.py`` (``bench/`` is the s
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
 import random
@@ -23,10 +24,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.webhooks.providers import get_adapter
+from app.webhooks.providers.generic import SIGNATURE_HEADER, sign_body
 from app.webhooks.traffic import EXAMPLE_CONFIGS, Delivery, deliveries, random_calls
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-PROVIDER = "mango"
 # Calls in progress at once: each sends its own requests in order, interleaved with the others'.
 CALLS_IN_FLIGHT = 50
 START = datetime(2026, 11, 2, 6, tzinfo=UTC)
@@ -157,24 +158,27 @@ class Server:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    async def add_integration(self, numbers: list[str]) -> str:
-        """A Mango integration, and ``numbers`` imported as the cold base it dials."""
-        async with httpx.AsyncClient(base_url=self.url, headers=self.auth, timeout=300) as http:
+    async def add_integration(self, provider: str) -> str:
+        """A new integration of ``provider`` with its example config; its id."""
+        async with httpx.AsyncClient(base_url=self.url, headers=self.auth) as http:
             created = await http.post(
                 "/api/v1/integrations",
-                json={"provider": PROVIDER, "name": "bench", "config": EXAMPLE_CONFIGS[PROVIDER]},
+                json={"provider": provider, "name": "bench", "config": EXAMPLE_CONFIGS[provider]},
             )
             created.raise_for_status()
-            # Cold calling dials a base loaded beforehand: calls find their leads, not make them.
-            base = "company,phone\n" + "".join(
-                f"Company {n},{number}\n" for n, number in enumerate(numbers)
-            )
+        integration_id: str = created.json()["id"]
+        return integration_id
+
+    async def import_cold_base(self, numbers: list[str]) -> None:
+        """Cold calling dials a base loaded beforehand: calls find their leads, not make them."""
+        base = "company,phone\n" + "".join(
+            f"Company {n},{number}\n" for n, number in enumerate(numbers)
+        )
+        async with httpx.AsyncClient(base_url=self.url, headers=self.auth, timeout=300) as http:
             imported = await http.post(
                 "/api/v1/leads/import", files={"file": ("base.csv", base.encode(), "text/csv")}
             )
             imported.raise_for_status()
-        integration_id: str = created.json()["id"]
-        return integration_id
 
 
 def cpu_seconds(pid: int) -> float:
@@ -191,20 +195,20 @@ def cold_base(requests: int) -> list[str]:
     return [f"+7916{n:07d}" for n in range(requests // 2)]
 
 
-def mango_stream(integration_id: str, count: int, seed: int) -> list[Delivery]:
-    """``count`` signed Mango requests of calls in progress at once, each call's in order."""
+def call_stream(provider: str, integration_id: str, count: int, seed: int) -> list[Delivery]:
+    """``count`` signed requests of calls in progress at once, each call's in order."""
     rng = random.Random(seed)
-    adapter = get_adapter(PROVIDER)
-    config = adapter.config_model.model_validate(EXAMPLE_CONFIGS[PROVIDER])
+    adapter = get_adapter(provider)
+    config = adapter.config_model.model_validate(EXAMPLE_CONFIGS[provider])
     calls = random_calls(
         rng,
-        count // 3 + CALLS_IN_FLIGHT,
+        count // 2 + CALLS_IN_FLIGHT,  # every provider sends at least two requests a call
         start=START,
         extensions=[str(n) for n in range(101, 131)],
         numbers=cold_base(count),
-        prefix="b",
+        prefix=provider[0],
     )
-    pending = deque(deliveries(PROVIDER, integration_id, config, [call]) for call in calls)
+    pending = deque(deliveries(provider, integration_id, config, [call]) for call in calls)
     in_flight: list[deque[Delivery]] = []
     out: list[Delivery] = []
     while len(out) < count:
@@ -216,6 +220,24 @@ def mango_stream(integration_id: str, count: int, seed: int) -> list[Delivery]:
             in_flight[turn] = in_flight[-1]
             in_flight.pop()
     return out
+
+
+def generic_batches(stream: list[Delivery], size: int, *, port: int) -> list[bytes]:
+    """The generic webhook's one-event requests of ``stream`` sent ``size`` events at a time."""
+    secret = str(EXAMPLE_CONFIGS["generic"]["secret"])
+    requests = []
+    for start in range(0, len(stream), size):
+        part = stream[start : start + size]
+        body = json.dumps({"events": [json.loads(item.body) for item in part]}).encode()
+        batch = Delivery(
+            call=part[0].call,
+            method="POST",
+            path=part[0].path,
+            headers={"content-type": "application/json", SIGNATURE_HEADER: sign_body(secret, body)},
+            body=body,
+        )
+        requests.append(raw_request(batch, port=port))
+    return requests
 
 
 # --- the report -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.service import call_service
@@ -27,6 +28,7 @@ from app.webhooks.repository import webhook_event_repository
 log = structlog.get_logger("callfunnel.webhooks")
 
 MAX_ERROR_LENGTH = 2000
+RACE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,29 @@ class WebhookService:
         merges almost never fail. When one does, everything this request did is rolled back and
         done again with a SAVEPOINT around every merge, so that only the failing event is kept
         as ``failed`` and the others are applied.
+
+        Concurrent deliveries that lock the same rows in opposite orders (say two batches that
+        both meet two new extensions) can deadlock on PostgreSQL, which then aborts one of them.
+        That is no fault of the events: the aborted request is rolled back and done again, and
+        only after ``RACE_ATTEMPTS`` the error is answered (nothing stored, the PBX retries).
         """
+        attempt = 1
+        while True:
+            try:
+                return await self._ingest_once(session, integration, events, headers)
+            except DBAPIError as exc:
+                if attempt == RACE_ATTEMPTS or not _lost_a_race(exc):
+                    raise
+            await session.rollback()
+            attempt += 1
+
+    async def _ingest_once(
+        self,
+        session: AsyncSession,
+        integration: LiveIntegration,
+        events: Sequence[StoredEvent],
+        headers: dict[str, str],
+    ) -> IngestResult:
         try:
             return await self._ingest(session, integration, events, headers, isolated=False)
         except _MergeFailedError:
@@ -87,9 +111,12 @@ class WebhookService:
         # Normalising is pure, so it runs first and the raw event is stored with the status its
         # processing reaches; only a failing merge costs a second statement.
         adapter = get_adapter(integration.provider)
+        normalised = [(event, *_normalise(adapter, event, integration.config)) for event in events]
+        # Every delivery takes its calls' row locks in one order (a batch's events by call), so
+        # that concurrent batches of the same calls queue instead of deadlocking.
+        normalised.sort(key=lambda item: item[1][0].provider_call_id if item[1] else "")
         stored = duplicates = failed = 0
-        for event in events:
-            call_events, error = _normalise(adapter, event, integration.config)
+        for event, call_events, error in normalised:
             now = utcnow()
             event_id = await webhook_event_repository.insert_if_new(
                 session,
@@ -174,12 +201,20 @@ class WebhookService:
                     session, integration.id, integration.config, events
                 )
         except Exception as exc:
-            if is_connection_error(exc):
-                raise  # the database is gone: nothing is kept, the provider retries on 503
+            if is_connection_error(exc) or _lost_a_race(exc):
+                raise  # nothing is kept: a 503 for a lost database, the request again for a race
             if not isolated:
                 raise _MergeFailedError from exc
             return _error_text(exc)
         return None
+
+
+def _lost_a_race(exc: BaseException) -> bool:
+    """PostgreSQL aborted the transaction to end a deadlock (or a serialisation conflict)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RACE_STATES
+
+
+_RACE_STATES = frozenset({"40P01", "40001"})
 
 
 class _MergeFailedError(Exception):

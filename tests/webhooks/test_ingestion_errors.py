@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy.exc import DBAPIError
 
 from app.calls.service import call_service
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
+from app.webhooks.service import RACE_ATTEMPTS
 from tests.webhooks.ingest_support import (
     calls_snapshot,
     count_events,
@@ -250,6 +252,55 @@ async def test_one_failing_merge_in_a_batch_spares_the_others(
     assert len(failed) == 2
     assert all('"g-1002-' in e["dedupe_key"] for e in failed)
     assert sorted(await calls_snapshot(client, admin, integration_id)) == ["g-1001", "g-1003"]
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # what asyncpg reports when PostgreSQL aborts a deadlocked transaction
+
+
+async def test_a_delivery_that_loses_a_deadlock_is_done_again(
+    client: AsyncClient,
+    database: Database,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fixture = load("generic")
+    integration_id = await install_integration(database, fixture)
+    merge = call_service.merge_call_events
+    losses = 0
+
+    async def deadlocked_at_first(*args: Any, **kwargs: Any) -> None:
+        nonlocal losses
+        if losses < RACE_ATTEMPTS - 1:
+            losses += 1
+            raise DBAPIError("UPDATE call …", {}, _Deadlock())
+        await merge(*args, **kwargs)
+
+    monkeypatch.setattr(call_service, "merge_call_events", deadlocked_at_first)
+    response = await deliver(client, fixture.requests[0])
+    assert response.json() == {"status": "ok", "stored": 1, "duplicates": 0}
+    events = (await client.get("/api/v1/webhook-events", headers=admin)).json()["items"]
+    assert [(e["status"], e["attempts"]) for e in events] == [("processed", 1)]
+    assert len(await calls_snapshot(client, admin, integration_id)) == 1
+
+
+async def test_a_delivery_that_keeps_losing_deadlocks_stores_nothing(
+    settings: Settings, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixture = load("generic")
+    integration_id = await install_integration(database, fixture)
+
+    async def always_deadlocked(*_args: object, **_kwargs: object) -> None:
+        raise DBAPIError("UPDATE call …", {}, _Deadlock())
+
+    monkeypatch.setattr(call_service, "merge_call_events", always_deadlocked)
+    app = create_app(settings)
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await deliver(http, fixture.requests[0])
+    await app.state.database.dispose()
+    assert response.status_code == 500
+    assert await count_events(database, integration_id) == 0
 
 
 async def test_replay_by_ids_and_validation(
