@@ -245,7 +245,7 @@ def generic_batches(stream: list[Delivery], size: int, *, port: int) -> list[byt
 
 def machine() -> str:
     memory = next(
-        int(line.split()[1]) // 1024**2
+        round(int(line.split()[1]) / 1024**2)
         for line in Path("/proc/meminfo").read_text().splitlines()
         if line.startswith("MemTotal")
     )

@@ -61,6 +61,8 @@ class IntegrationCache:
         return live
 
     def forget(self, integration_id: str) -> None:
+        """Drop the entry; call after the edit's commit (before it, a delivery could re-cache the
+        old row for a whole ``TTL_SECONDS``)."""
         self._forgets += 1
         self._entries.pop(integration_id, None)
 

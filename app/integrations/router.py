@@ -39,10 +39,6 @@ async def get_integration(
     return to_public(await integration_service.get(session, integration_id))
 
 
-# Edits commit before the cached config is dropped: dropped earlier, a concurrent delivery could
-# cache the old config again for the cache's whole lifetime.
-
-
 @router.patch("/{integration_id}")
 async def update_integration(
     integration_id: str, body: IntegrationUpdate, request: Request, _admin: AdminPrincipal

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.service import call_service
 from app.db import Database, utcnow
-from app.errors import NotFound, is_connection_error
+from app.errors import NotFound, ServiceUnavailable, is_connection_error
 from app.integrations.cache import LiveIntegration, integration_cache, live_of
 from app.integrations.models import Integration
 from app.webhooks.models import WebhookEvent, WebhookEventStatus
@@ -74,15 +74,20 @@ class WebhookService:
         Concurrent deliveries that lock the same rows in opposite orders (say two batches that
         both meet two new extensions) can deadlock on PostgreSQL, which then aborts one of them.
         That is no fault of the events: the aborted request is rolled back and done again, and
-        only after ``RACE_ATTEMPTS`` the error is answered (nothing stored, the PBX retries).
+        only after ``RACE_ATTEMPTS`` is it answered 503 (nothing stored, the PBX retries).
         """
         attempt = 1
         while True:
             try:
                 return await self._ingest_once(session, integration, events, headers)
             except DBAPIError as exc:
-                if attempt == RACE_ATTEMPTS or not _lost_a_race(exc):
+                if not _lost_a_race(exc):
                     raise
+                if attempt == RACE_ATTEMPTS:
+                    # Nothing was stored; a 503 tells the PBX to deliver again, as for an outage.
+                    raise ServiceUnavailable(
+                        "concurrent deliveries collided; nothing was stored, try again"
+                    ) from exc
             await session.rollback()
             attempt += 1
 
