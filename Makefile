@@ -2,8 +2,11 @@
 #   make demo   fresh machine → venv, install, migrate SQLite, demo data, serve on 127.0.0.1:8000
 #   make test   install test dependencies, lint, run the whole suite
 
+# The first Python ≥ 3.11 on PATH. The probe is silent: a pyenv shim for a version that is not
+# installed answers `command -v` and then prints "pyenv: python3.13: command not found" when run.
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && { echo $$p; break; }; done)
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 \
+	&& { echo $$p; break; }; done 2>/dev/null)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
@@ -35,6 +38,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

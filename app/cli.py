@@ -18,6 +18,8 @@ from app import migrations
 from app.auth.repository import api_key_repository
 from app.auth.roles import Role
 from app.auth.service import Principal, api_key_service
+from app.cdr.cli import cdr_cli, import_cdr
+from app.cdr.sync import sync_all_forever
 from app.config import Settings, get_settings
 from app.db import Database, create_engine, utcnow
 from app.demo import DemoBuilder, DemoSummary
@@ -42,6 +44,8 @@ import_cli = typer.Typer(help="Import data from files.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
 report_cli = typer.Typer(help="Reports, as files.", no_args_is_help=True)
 cli.add_typer(report_cli, name="report")
+cli.add_typer(cdr_cli, name="cdr")
+import_cli.command("cdr")(import_cdr)
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -72,6 +76,9 @@ def _serve(settings: Settings, host: str, port: int, *, worker: bool = True) -> 
         port=port,
         access_log=False,
         log_level="warning",
+        # X-Forwarded-For is read by the service itself, only from CALLFUNNEL_TRUSTED_PROXIES
+        # (app.proxies); uvicorn's default would trust any process on 127.0.0.1.
+        proxy_headers=False,
     )
 
 
@@ -107,7 +114,16 @@ def serve(
 
 
 @cli.command()
-def worker() -> None:
+def worker(
+    cdr_sync: Annotated[
+        bool,
+        typer.Option(
+            "--cdr-sync/--no-cdr-sync",
+            help="Also sync the FreePBX cdr table of every asterisk integration with a mysql_url.",
+        ),
+    ] = False,
+    cdr_every: Annotated[float, typer.Option(help="Seconds between CDR syncs.", min=1.0)] = 60.0,
+) -> None:
     """Download recordings until stopped (SIGINT/SIGTERM); run as many as you like on PostgreSQL."""
     settings = get_settings()
     configure_logging(settings.log_level, json_output=settings.log_json)
@@ -120,7 +136,10 @@ def worker() -> None:
             loop.add_signal_handler(signum, stop.set)
         try:
             async with recording_worker(database, settings) as recordings:
-                await recordings.run(stop)
+                tasks = [recordings.run(stop)]
+                if cdr_sync:
+                    tasks.append(sync_all_forever(database, every=cdr_every, stop=stop))
+                await asyncio.gather(*tasks)
         finally:
             await database.dispose()
 
@@ -180,7 +199,9 @@ def demo(
         lines += [
             f"history: {summary.calls} calls ({summary.requests} webhook requests) to "
             f"{summary.leads} leads, {summary.first_day} … {summary.end_day}; "
-            f"{summary.applications} applications, {summary.contracts} contracts",
+            f"{summary.applications} applications, {summary.contracts} contracts; "
+            f"{summary.inbound_calls} inbound calls ({summary.missed_calls} missed, "
+            f"{summary.callbacks} called back)",
             "",
             "try:",
             f"  curl -H 'Authorization: Bearer {key}' "
@@ -189,6 +210,9 @@ def demo(
             f"'{base}/api/v1/metrics/funnel?from={summary.first_day}&to={summary.end_day}"
             "&group_by=employee'",
             f"  curl -H 'Authorization: Bearer {key}' '{base}/api/v1/leads?stage=2&limit=5'",
+            f"  curl -H 'Authorization: Bearer {key}' "
+            f"'{base}/api/v1/metrics/callbacks?from={summary.first_day}&to={summary.end_day}'",
+            f"  curl -H 'Authorization: Bearer {key}' '{base}/api/v1/callbacks?status=pending'",
             f"  curl -H 'Authorization: Bearer {key}' "
             f"'{base}/api/v1/calls?lead_id=LEAD_ID_FROM_ABOVE'",
         ]

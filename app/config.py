@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.zones import ZoneName
 
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
     recordings_max_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     recordings_connect_timeout_seconds: float = Field(default=10.0, gt=0)
     recordings_read_timeout_seconds: float = Field(default=60.0, gt=0)
+    # The whole download, redirects included; it must end before the claim lapses. Unset: two
+    # thirds of the claim (600 s with the default claim).
+    recordings_download_deadline_seconds: float | None = Field(default=None, gt=0)
     # How long a SQLite writer waits for the lock; concurrent requests queue behind each other.
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     max_webhook_body_bytes: int = Field(default=1024 * 1024, gt=0)
@@ -55,6 +59,10 @@ class Settings(BaseSettings):
     bench_bare_endpoint: bool = False
     log_level: str = "INFO"
     log_json: bool = False
+    # Addresses (or networks) of the reverse proxies in front of the service. Only a request whose
+    # peer is one of them has its X-Forwarded-For read; anyone else could name any source address
+    # and walk past an integration's allowed_ips. Comma-separated, e.g. "127.0.0.1,10.0.0.0/8".
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
 
     @field_validator("database_url")
     @classmethod
@@ -64,6 +72,29 @@ class Settings(BaseSettings):
                 "database_url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
             )
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            try:
+                return tuple(ip_network(str(part), strict=False) for part in value)
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _deadline_within_claim(self) -> Settings:
+        deadline = self.recordings_download_deadline_seconds
+        if deadline is not None and deadline >= self.recordings_claim_seconds:
+            # Past the claim another worker takes the job over and downloads it a second time.
+            raise ValueError(
+                "CALLFUNNEL_RECORDINGS_DOWNLOAD_DEADLINE_SECONDS must be shorter than "
+                "CALLFUNNEL_RECORDINGS_CLAIM_SECONDS"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_needs_a_strong_key(self) -> Settings:
@@ -78,6 +109,11 @@ class Settings(BaseSettings):
                 f"{MIN_PRODUCTION_KEY_LENGTH} characters in production"
             )
         return self
+
+    @property
+    def download_deadline_seconds(self) -> float:
+        deadline = self.recordings_download_deadline_seconds
+        return deadline if deadline is not None else self.recordings_claim_seconds * 2 / 3
 
     @property
     def is_sqlite(self) -> bool:

@@ -14,15 +14,17 @@ import io
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from app.calls.events import CallStatus, Direction
+from app.quality.defaults import DEFAULT_CHECKLIST_ID as DEFAULT_CHECKLIST
 from app.webhooks.providers import get_adapter
-from app.webhooks.providers.base import CallSpec, CallStatus, Direction
-from app.webhooks.traffic import EXAMPLE_CONFIGS
+from app.webhooks.providers.simulation import CallSpec
+from app.webhooks.traffic import EXAMPLE_CONFIGS, simulator
 
 ZONE = ZoneInfo("Europe/Moscow")
 CAMPAIGNS = ("pumps-2026-q4", "valves-2026-q4", "compressors-2026-q4")
@@ -45,6 +47,9 @@ class _Lead:
     campaign: str
     stage: int = 0  # how far the demo script has taken it: 0 new, 2 presented, 3 need found
     next_call: datetime | None = None
+    # A lead has at most one open application (the partial unique index): a need found again
+    # while one is open adds none.
+    has_open_application: bool = False
 
 
 @dataclass
@@ -55,6 +60,12 @@ class DemoSummary:
     applications: int = 0
     contracts: int = 0
     refusals: int = 0
+    # Inbound calls (answered, missed, short abandons) and the dials that called them back;
+    # ``calls`` counts the cold-calling dials only.
+    inbound_calls: int = 0
+    missed_calls: int = 0
+    callbacks: int = 0
+    evaluations: int = 0  # calls a sales head scored against the default checklist
     first_day: str = ""  # the first Monday of the history (a local date)
     end_day: str = ""  # the Monday after it: the exclusive end of the history
 
@@ -72,6 +83,7 @@ class DemoBuilder:
         progress: Progress | None = None,
     ) -> None:
         self.http = client
+        self.seed = seed
         self.rng = random.Random(seed)
         self.weeks = weeks
         self.lead_count = leads
@@ -86,7 +98,12 @@ class DemoBuilder:
         integrations = await self._integrations()
         leads = await self._leads()
         await self._calls(employees, scripts, integrations, leads)
+        await self._inbound(employees, integrations, leads)
+        await self._scores(employees)
         return self.summary
+
+    async def _scores(self, employees: list[dict[str, Any]]) -> None:
+        await _Scorer(self, employees).run()
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = await self.http.post(path, json=body)
@@ -252,11 +269,137 @@ class DemoBuilder:
             return rng.randint(15, 50), outcome
         return rng.randint(40, 240), outcome
 
+    async def _inbound(
+        self,
+        employees: list[dict[str, Any]],
+        integrations: dict[str, dict[str, Any]],
+        leads: list[_Lead],
+    ) -> None:
+        """Leads calling in: some get through, most are missed and called back fast, slowly or
+        never (or call again themselves), a few hang up at once; and a few missed in the hours
+        before ``today``, still waiting, so the callback work list is not empty.
+
+        An RNG of its own: the cold-calling history stays what it was for a given seed. Only
+        calls before the history's end (and callbacks only inside it), so every callback is a
+        dial of the history's cohort.
+        """
+        rng = random.Random(self.seed * 7919 + 16)
+        first_day = date.fromisoformat(self.summary.first_day)
+        end = datetime.combine(date.fromisoformat(self.summary.end_day), time(), tzinfo=ZONE)
+        for n in range(self.weeks * 7):
+            day = first_day + timedelta(days=n)
+            weekend = day.weekday() >= 5
+            for _ in range(rng.randint(0, 1) if weekend else rng.randint(2, 4)):
+                evening = weekend or rng.random() < 0.15
+                hour = rng.uniform(18.2, 21.5) if evening else rng.uniform(9.2, 17.5)
+                moment = datetime.combine(day, time(), tzinfo=ZONE) + timedelta(
+                    hours=hour, seconds=rng.randint(1, 59)
+                )
+                await self._caller(rng, employees, integrations, rng.choice(leads), moment, end)
+        for _ in range(3):
+            moment = self.today - timedelta(hours=rng.uniform(1, 30), seconds=rng.randint(1, 59))
+            employee = rng.choice(employees)
+            await self._inbound_call(rng, employee, integrations, rng.choice(leads), moment, 0)
+            self.summary.missed_calls += 1
+
+    async def _caller(
+        self,
+        rng: random.Random,
+        employees: list[dict[str, Any]],
+        integrations: dict[str, dict[str, Any]],
+        lead: _Lead,
+        moment: datetime,
+        end: datetime,
+    ) -> None:
+        employee = rng.choice(employees)
+        fate = rng.random()
+        if fate < 0.25:  # got through
+            await self._inbound_call(
+                rng, employee, integrations, lead, moment, rng.randint(30, 300)
+            )
+            return
+        if fate < 0.33:  # hung up within a few seconds: a short abandon
+            await self._inbound_call(rng, employee, integrations, lead, moment, 0, ring=3)
+            return
+        await self._inbound_call(rng, employee, integrations, lead, moment, 0)
+        self.summary.missed_calls += 1
+        then = rng.random()
+        if then < 0.45:  # called back within minutes
+            delay = timedelta(minutes=rng.randint(3, 14))
+        elif then < 0.75:  # called back, slowly
+            delay = timedelta(minutes=rng.randint(40, 6 * 60))
+        elif then < 0.85:  # the client tries again and gets through
+            later = moment + timedelta(minutes=rng.randint(20, 120))
+            if later < end:
+                await self._inbound_call(
+                    rng, employee, integrations, lead, later, rng.randint(40, 240)
+                )
+            return
+        else:  # never called back
+            return
+        at = moment + delay
+        if at < end:
+            reached = rng.random() < 0.7
+            await self._dial_back(rng, employee, integrations, lead, at, reached)
+
+    async def _inbound_call(
+        self,
+        rng: random.Random,
+        employee: dict[str, Any],
+        integrations: dict[str, dict[str, Any]],
+        lead: _Lead,
+        moment: datetime,
+        talk: int,
+        *,
+        ring: int | None = None,
+    ) -> None:
+        ring = ring if ring is not None else rng.randint(8, 40)
+        start = moment.astimezone(UTC)
+        answered_at = start + timedelta(seconds=ring) if talk else None
+        spec = CallSpec(
+            call_id=f"demo-in{self.summary.inbound_calls:05d}",
+            direction=Direction.INBOUND,
+            extension=employee["extensions"][0],
+            external_number=lead.phone,
+            started_at=start,
+            answered_at=answered_at,
+            ended_at=start + timedelta(seconds=ring + talk),
+            status=CallStatus.ANSWERED if talk else CallStatus.NO_ANSWER,
+        )
+        await self._deliver(employee["provider"], integrations[employee["provider"]], spec)
+        self.summary.inbound_calls += 1
+
+    async def _dial_back(
+        self,
+        rng: random.Random,
+        employee: dict[str, Any],
+        integrations: dict[str, dict[str, Any]],
+        lead: _Lead,
+        moment: datetime,
+        reached: bool,
+    ) -> None:
+        ring, talk = rng.randint(4, 20), rng.randint(25, 200) if reached else 0
+        start = moment.astimezone(UTC)
+        answered_at = start + timedelta(seconds=ring) if talk else None
+        spec = CallSpec(
+            call_id=f"demo-cb{self.summary.callbacks:05d}",
+            direction=Direction.OUTBOUND,
+            extension=employee["extensions"][0],
+            external_number=lead.phone,
+            started_at=start,
+            answered_at=answered_at,
+            ended_at=start + timedelta(seconds=ring + talk),
+            status=CallStatus.ANSWERED if talk else CallStatus.NO_ANSWER,
+        )
+        await self._deliver(employee["provider"], integrations[employee["provider"]], spec)
+        self.summary.callbacks += 1
+
     async def _deliver(self, provider: str, integration: dict[str, Any], spec: CallSpec) -> None:
         adapter = get_adapter(provider)
         config = adapter.config_model.model_validate(integration["config"])
         base = f"/webhooks/{provider}/{integration['id']}"
-        for request in adapter.signed_requests(spec, config, integration_id=integration["id"]):
+        writer = simulator(provider)
+        for request in writer.signed_requests(spec, config, integration_id=integration["id"]):
             url = f"{base}/{request.subpath}".rstrip("/")
             response = await self.http.post(
                 url + (f"?{request.query}" if request.query else ""),
@@ -315,6 +458,8 @@ class DemoBuilder:
         if created_at > self.today:
             return
         amount = rng.randrange(150, 900) * 1000
+        if lead.has_open_application:
+            return
         application = await self._post(
             "/api/v1/applications",
             {
@@ -324,10 +469,13 @@ class DemoBuilder:
             },
         )
         self.summary.applications += 1
+        lead.has_open_application = True
         closed_at = created_at + timedelta(days=rng.randint(2, 12))
         if closed_at > self.today:
             return
         fate = rng.random()
+        # Won or lost below; an application left open (fate 0.55 and over) stays the lead's one.
+        lead.has_open_application = fate >= 0.55
         if fate < 0.3:
             margin = amount * rng.choice((20, 25, 30)) // 100
             await self._post(
@@ -350,3 +498,72 @@ class DemoBuilder:
                 },
             )
             response.raise_for_status()
+
+
+# Script quality: how often each manager's calls pass a criterion, before the call's outcome
+# tips it. Ritual criteria (greeting, courtesy) pass almost always whoever calls; those that move
+# a lead on (the need, a next step) pass far more often on calls that did move it, so the demo's
+# "which criteria matter" table has something to show.
+_SKILL = (0.95, 0.72, 0.5, 0.82)  # per manager, in MANAGERS order
+_RITUAL = {"greeting": 0.97, "courtesy": 0.98, "listening": 0.9, "contacts": 0.85}
+_MOVING = {"need": 0.35, "next_step": 0.4, "decision_maker": 0.2, "relevance": 0.2}
+_FORWARD = {"presented", "need_identified", "application", "callback_requested"}
+
+
+class _Scorer:
+    """Scores the demo's queue as a sales head would: the real endpoints, with a head's key."""
+
+    def __init__(self, builder: DemoBuilder, employees: list[dict[str, Any]]) -> None:
+        self.builder = builder
+        self.skill = {e["id"]: _SKILL[n % len(_SKILL)] for n, e in enumerate(employees)}
+
+    async def run(self) -> None:
+        http, summary = self.builder.http, self.builder.summary
+        created = await self.builder._post(
+            "/api/v1/api-keys", {"name": "Demo sales head", "role": "head"}
+        )
+        head = {"Authorization": f"Bearer {created['key']}"}
+        checklist = (await http.get(f"/api/v1/checklists/{DEFAULT_CHECKLIST}", headers=head)).json()
+        criteria = [c for section in checklist["sections"] for c in section["criteria"]]
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "from": summary.first_day,
+                "to": summary.end_day,
+                "limit": 500,
+            }
+            if cursor:
+                params["cursor"] = cursor
+            page = (await http.get("/api/v1/evaluations/queue", params=params, headers=head)).json()
+            for item in page["items"]:
+                call = (await http.get(f"/api/v1/calls/{item['call_id']}", headers=head)).json()
+                answers = self._answers(criteria, item["employee_id"], call["outcome"])
+                response = await http.put(
+                    f"/api/v1/calls/{call['id']}/evaluations/{DEFAULT_CHECKLIST}",
+                    json={"answers": answers},
+                    headers=head,
+                )
+                response.raise_for_status()
+                summary.evaluations += 1
+            if (cursor := page["next_cursor"]) is None:
+                return
+
+    def _answers(
+        self, criteria: list[dict[str, Any]], employee_id: str, outcome: str | None
+    ) -> dict[str, str]:
+        rng = self.builder.rng
+        skill = self.skill.get(employee_id, 0.7)
+        forward = outcome in _FORWARD
+        answers = {}
+        for criterion in criteria:
+            key = criterion["key"]
+            if key in _RITUAL:
+                chance = _RITUAL[key]
+            else:
+                chance = skill + (_MOVING.get(key, 0.05) if forward else -_MOVING.get(key, 0.05))
+            roll = rng.random()
+            if roll < 0.04 and not criterion["critical"]:
+                answers[key] = "na"  # not heard on the recording
+            else:
+                answers[key] = "yes" if roll < min(chance, 0.99) else "no"
+        return answers

@@ -47,7 +47,12 @@ class epoch_seconds(FunctionElement[int]):  # noqa: N801 - used like a SQL funct
 
 @compiles(epoch_seconds, "postgresql")
 def _epoch_postgresql(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+    # ±infinity (asyncpg's spelling of datetime.min/max) has no epoch: NULL, like an unknown
+    # time, rather than an error that would fail every report over a row that holds one.
+    value = compiler.process(element.clauses, **kw)
+    return (
+        f"CASE WHEN isfinite({value}) THEN CAST(FLOOR(EXTRACT(EPOCH FROM {value})) AS BIGINT) END"
+    )
 
 
 @compiles(epoch_seconds, "sqlite")

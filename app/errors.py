@@ -14,13 +14,52 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.logging import mask_integration_ids
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://callfunnel.dev/problems/"
 
 log = structlog.get_logger("callfunnel.errors")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of the API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Validation errors: where (`loc`) and what (`msg`)."
+    )
+
+
+def _problem_response_doc(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+    }
+
+
+# The errors any /api/v1 operation may answer, documented once for all of them (OpenAPI).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response_doc("Bad request"),
+    401: _problem_response_doc("No API key, or an unknown or revoked one"),
+    403: _problem_response_doc("The key's role may not do this"),
+    404: _problem_response_doc("No such resource (or not readable with this key)"),
+    409: _problem_response_doc("Conflicts with the current state"),
+    422: _problem_response_doc("Invalid input"),
+}
+# The PBX-facing endpoints authenticate by signature and never answer 403 for roles.
+WEBHOOK_PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **{code: PROBLEM_RESPONSES[code] for code in (401, 403, 404, 422)},
+    413: _problem_response_doc("The body is too large"),
+}
 
 
 class ProblemError(Exception):
@@ -61,6 +100,13 @@ class PayloadTooLarge(ProblemError):
 
 class Unprocessable(ProblemError):
     status, slug = 422, "validation-error"
+
+    @classmethod
+    def at(cls, *loc: str, msg: str, detail: str | None = None) -> Unprocessable:
+        """A 422 about one input, shaped like FastAPI's own validation errors: ``loc`` says where
+        (``"body", "owner_id"``; ``"query", "from"``), ``msg`` what is wrong with it, ``detail``
+        the sentence for a person (``msg`` itself when not given)."""
+        return cls(detail or msg, errors=[{"loc": list(loc), "msg": msg}])
 
 
 class ServiceUnavailable(ProblemError):
@@ -124,15 +170,80 @@ def database_unavailable() -> JSONResponse:
     )
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    request_id = getattr(request.state, "request_id", None)
+def unexpected_error_response(exc: Exception, request_id: str | None, path: str) -> JSONResponse:
+    """503 when the database cannot be had, 500 otherwise; logged without secrets.
+
+    The log line carries the masked path and the traceback; app.logging scrubs integration ids,
+    SQL parameters and secrets from both, and the engines never render parameters at all.
+    """
+    if isinstance(exc, DBAPIError):
+        problem = constraint_problem(exc)
+        if problem is not None:
+            log.info("request.constraint", request_id=request_id, error=type(exc.orig).__name__)
+            return problem_response(problem.status, problem.detail, slug=problem.slug)
+    if isinstance(exc, SQLAlchemyTimeoutError):
+        # Every pooled connection is busy for the whole pool timeout: overload, not a bug.
+        log.error("database.pool_exhausted", request_id=request_id, path=mask_integration_ids(path))
+        return database_unavailable()
     if is_connection_error(exc):
         log.error("database.unavailable", request_id=request_id, error=type(exc).__name__)
         return database_unavailable()
-    log.exception("request.failed", request_id=request_id, path=request.url.path)
+    log.error(
+        "request.failed",
+        request_id=request_id,
+        path=mask_integration_ids(path),
+        error=type(exc).__name__,
+        exc_info=exc,
+    )
     return problem_response(
         500,
         f"an unexpected error occurred; quote request id {request_id} when reporting it",
+    )
+
+
+# SQLSTATE classes of PostgreSQL, and the words SQLite uses for the same violations.
+_UNIQUE, _FOREIGN_KEY, _NOT_NULL, _CHECK = "23505", "23503", "23502", "23514"
+_RACE_STATES = frozenset({"40P01", "40001"})  # deadlock detected, serialisation failure
+_SQLITE_WORDS = (
+    ("UNIQUE constraint failed", _UNIQUE),
+    ("FOREIGN KEY constraint failed", _FOREIGN_KEY),
+    ("NOT NULL constraint failed", _NOT_NULL),
+    ("CHECK constraint failed", _CHECK),
+)
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    state = getattr(exc.orig, "sqlstate", None)
+    if state:
+        return str(state)
+    text = str(exc.orig)
+    return next((code for words, code in _SQLITE_WORDS if words in text), None)
+
+
+def constraint_problem(exc: DBAPIError) -> ProblemError | None:
+    """The 4xx a constraint violation or a lost race means, or None for anything else.
+
+    Services check the rules they know before writing and answer their own precise 409/422; the
+    constraints are what makes the rules hold under concurrency. A request that loses such a race
+    (two contracts for one application at once, two open applications for one lead) gets here,
+    and is told so, instead of a 500. The message names no values: they may belong to a record
+    the caller may not see.
+    """
+    state = _sqlstate(exc)
+    if state == _UNIQUE:
+        return Conflict("the change conflicts with existing data (made concurrently?); reload")
+    if state == _FOREIGN_KEY:
+        return Conflict("the change refers to a record that no longer exists; reload")
+    if state in {_NOT_NULL, _CHECK}:
+        return Unprocessable("a required value is missing or a value is out of range")
+    if state in _RACE_STATES:
+        return Conflict("a concurrent change collided with this one; nothing was saved, try again")
+    return None
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return unexpected_error_response(
+        exc, getattr(request.state, "request_id", None), request.url.path
     )
 
 
@@ -143,6 +254,7 @@ def install_error_handlers(app: FastAPI) -> None:
     # Database and network failures are handled inside the app (these classes), so the response
     # is a 503 that ends the request cleanly; anything else reaches the outermost catch-all.
     app.add_exception_handler(DBAPIError, _on_unexpected)
+    app.add_exception_handler(SQLAlchemyTimeoutError, _on_unexpected)
     app.add_exception_handler(OSError, _on_unexpected)
     app.add_exception_handler(Exception, _on_unexpected)
 

@@ -20,7 +20,8 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     head = head_revision()
     try:
-        async with get_database(request).engine.connect() as connection:
+        # The webhooks' pool: readiness must not wait behind a busy API to say the service is up.
+        async with get_database(request).ingestion_engine.connect() as connection:
             current = await connection.run_sync(current_revision)
     except Exception as exc:
         return JSONResponse(

@@ -9,28 +9,32 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.dependencies import current_principal
 from app.auth.router import router as api_keys_router
 from app.auth.service import api_key_service
+from app.callbacks.router import cases_router as callback_cases_router
+from app.callbacks.router import metrics_router as callback_metrics_router
 from app.calls.router import router as calls_router
+from app.cdr.router import router as cdr_router
 from app.config import Settings, get_settings
-from app.db import Database, create_engine
+from app.db import Database, create_database
+from app.edge import RejectUnstorableText
 from app.employees.router import router as employees_router
-from app.errors import install_error_handlers
+from app.errors import PROBLEM_RESPONSES, install_error_handlers, unexpected_error_response
 from app.health import router as health_router
 from app.ids import new_id
 from app.integrations.router import router as integrations_router
-from app.leads.router import (
-    applications_router,
-    contracts_router,
-    leads_router,
-    scripts_router,
-)
-from app.logging import configure_logging
+from app.leads.applications_router import applications_router, contracts_router
+from app.leads.router import router as leads_router
+from app.leads.scripts_router import router as scripts_router
+from app.logging import configure_logging, mask_integration_ids
 from app.metrics.router import router as metrics_router
+from app.quality.router import router as quality_router
+from app.quality.service import checklist_service
 from app.recordings.router import router as recordings_router
 from app.recordings.worker import running_worker
 from app.reports.router import router as reports_router
@@ -41,16 +45,8 @@ from app.webhooks.router import router as webhooks_router
 
 log = structlog.get_logger("callfunnel")
 
-# Integration ids sit in unauthenticated webhook URLs: an access log must not give them away.
-_INTEGRATION_ID = re.compile(r"(intg_[A-Za-z0-9_-]{4})[A-Za-z0-9_-]+")
-
-
 # A caller's own request id is echoed only when it cannot smuggle anything into a log line.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-
-def mask_integration_ids(path: str) -> str:
-    return _INTEGRATION_ID.sub(r"\1…", path)
 
 
 class RequestContext:
@@ -71,11 +67,13 @@ class RequestContext:
         request_id = given if _REQUEST_ID.fullmatch(given) else new_id("req")
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = message["status"]
+                responded = True
                 MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
@@ -83,6 +81,14 @@ class RequestContext:
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Exceptions of no handled class (RecursionError, OverflowError…) are answered here,
+            # inside the access log: the request still gets its line, and nothing re-raises into
+            # uvicorn, whose own traceback would print the unmasked path and the error's text.
+            if responded:
+                raise
+            response = unexpected_error_response(exc, request_id, scope["path"])
+            await response(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
         log.info(
@@ -106,17 +112,32 @@ async def _bootstrap_admin(database: Database, settings: Settings) -> None:
         log.info("auth.bootstrap_admin_key.created")
 
 
+async def _default_checklist(database: Database) -> None:
+    """Script quality needs its default checklist; the migration made it, unless the database was
+    emptied since. A database that is down or not migrated yet must not stop the start-up: the
+    readiness probe reports it, and the next start inserts the checklist."""
+    try:
+        async with database.unit_of_work() as session:
+            created = await checklist_service.ensure_default(session)
+    except (DBAPIError, OSError) as exc:
+        log.warning("quality.default_checklist.skipped", error=type(exc).__name__)
+        return
+    if created:
+        log.info("quality.default_checklist.created")
+
+
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
     """The API; with ``run_worker`` it also downloads recordings in-process (embedded mode)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_output=settings.log_json)
     for warning in settings.startup_warnings():
         log.warning("config.warning", message=warning)
-    database = Database(create_engine(settings))
+    database = create_database(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await _bootstrap_admin(database, settings)
+        await _default_checklist(database)
         async with AsyncExitStack() as stack:
             if run_worker:
                 await stack.enter_async_context(running_worker(database, settings))
@@ -133,13 +154,18 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     app.state.database = database
     install_error_handlers(app)
 
+    # Inside RequestContext (added last, so outermost): refused requests still get their log line.
+    app.add_middleware(RejectUnstorableText)
     app.add_middleware(RequestContext)
 
-    api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_principal)])
+    api = APIRouter(
+        prefix="/api/v1", dependencies=[Depends(current_principal)], responses=PROBLEM_RESPONSES
+    )
     for router in (
         api_keys_router,
         employees_router,
         integrations_router,
+        cdr_router,
         settings_router,
         calls_router,
         recordings_router,
@@ -149,7 +175,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         contracts_router,
         scripts_router,
         metrics_router,
+        callback_metrics_router,
+        callback_cases_router,
         reports_router,
+        quality_router,
     ):
         api.include_router(router)
     # Routes match in order: the PBXs' webhooks, the busiest, come before the API's many routes.

@@ -2,10 +2,12 @@
 
 from app.auth.models import ApiKey
 from app.calls.models import Call, CallLeg
+from app.cdr.models import CdrSyncCursor
 from app.db import Base
 from app.employees.models import Employee, EmployeeExtension
 from app.integrations.models import Integration
 from app.leads.models import Application, Contract, Lead, LeadPhone, Script
+from app.quality.models import Checklist, ChecklistCriterion, Evaluation
 from app.recordings.models import Recording
 from app.settings.models import Setting
 from app.webhooks.models import WebhookEvent
@@ -16,9 +18,13 @@ __all__ = [
     "Base",
     "Call",
     "CallLeg",
+    "CdrSyncCursor",
+    "Checklist",
+    "ChecklistCriterion",
     "Contract",
     "Employee",
     "EmployeeExtension",
+    "Evaluation",
     "Integration",
     "Lead",
     "LeadPhone",

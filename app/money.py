@@ -35,6 +35,9 @@ def format_money(value: Decimal) -> str:
     return str(quantize_money(value))
 
 
+MAX_AMOUNT = Decimal(10) ** 15
+
+
 def _parse_decimal(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise ValueError("expected a decimal number or a decimal string")
@@ -52,6 +55,9 @@ def _parse_amount(value: object) -> Decimal:
     number = _parse_decimal(value)
     if number < 0:
         raise ValueError("must not be negative")
+    if number >= MAX_AMOUNT:
+        # Beyond this, quantizing exceeds Decimal's precision and minor units leave 64 bits.
+        raise ValueError(f"must be less than {MAX_AMOUNT:,}")
     if number != number.quantize(CENT, rounding=ROUND_HALF_UP):
         raise ValueError("at most two decimal places")
     return number

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import QueryableAttribute
 
+from app.edge import EARLIEST_YEAR, LATEST_YEAR, out_of_range_message, time_in_range
 from app.errors import Unprocessable
 
 _DATE_LENGTH = len("2026-11-16")
@@ -24,15 +25,23 @@ def parse_instant(value: str, zone: ZoneInfo) -> datetime:
         text = text[:-6] + "+" + text[-5:]
     try:
         if len(text) == _DATE_LENGTH:
-            return datetime.combine(date.fromisoformat(text), time(), tzinfo=zone).astimezone(UTC)
-        moment = datetime.fromisoformat(text)
+            moment = datetime.combine(date.fromisoformat(text), time(), tzinfo=zone)
+        else:
+            moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(
             f"{value!r} is neither a date (2026-11-16) nor a timestamp (2026-11-16T10:00:00Z)"
         ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
+    # Years 1 and 9999 are valid ISO dates, but converting them (and adding a week to them)
+    # overflows; nothing the service stores lies there, so such values are refused outright.
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(out_of_range_message(repr(value)))
+    instant = moment.astimezone(UTC)
+    if not time_in_range(instant):
+        raise ValueError(out_of_range_message(repr(value)))
+    return instant
 
 
 def query_instant(name: str, value: str, zone: ZoneInfo) -> datetime:
@@ -40,7 +49,7 @@ def query_instant(name: str, value: str, zone: ZoneInfo) -> datetime:
     try:
         return parse_instant(value, zone)
     except ValueError as exc:
-        raise Unprocessable(str(exc), errors=[{"loc": ["query", name], "msg": str(exc)}]) from exc
+        raise Unprocessable.at("query", name, msg=str(exc)) from exc
 
 
 def period_filters(

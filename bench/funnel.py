@@ -116,11 +116,14 @@ async def generate(
             [
                 {
                     "id": f"app_{n:06d}",
-                    "lead_id": rng.choice(lead_ids),
+                    "lead_id": lead_id,
                     "status": "open",
                     "created_at": START + timedelta(days=rng.randrange(180)),
                 }
-                for n in range(max(1, calls // 200))
+                # Distinct leads: a lead has at most one open application.
+                for n, lead_id in enumerate(
+                    rng.sample(lead_ids, min(len(lead_ids), max(1, calls // 200)))
+                )
             ],
         )
 
@@ -184,7 +187,7 @@ async def run(args: argparse.Namespace) -> None:
             took = time.perf_counter() - began
             print(
                 f"{name}: {took:.3f} s ({took / floor:.1f}x the floor), "
-                f"{result.total['leads_dialed']} leads, {result.total['dials']} dials"
+                f"{result.total.leads_dialed} leads, {result.total.dials} dials"
             )
     print(
         f"peak RSS growth during the funnel queries: {_rss_mb() - rss_before:.1f} MB "

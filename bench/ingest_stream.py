@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from app.webhooks.providers import get_adapter
-from app.webhooks.providers.base import CallSpec
+from app.webhooks.providers.simulation import CallSpec
 from app.webhooks.traffic import (
     EXAMPLE_CONFIGS,
     Delivery,

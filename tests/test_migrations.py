@@ -22,12 +22,16 @@ TABLES = {
     "lead_phone",
     "call",
     "call_leg",
+    "cdr_sync_cursor",
     "recording",
     "application",
     "contract",
     "script",
     "api_key",
     "setting",
+    "checklist",
+    "checklist_criterion",
+    "evaluation",
 }
 
 

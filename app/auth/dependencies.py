@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.roles import Role
 from app.auth.service import Principal, api_key_service
-from app.db import ReadSessionDep, get_database
+from app.db import get_database
 from app.errors import Forbidden, NotAuthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cf_...`")
@@ -21,19 +21,26 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 
 async def current_principal(
     request: Request,
-    # Its own read-only session: a route that writes in chunks of its own (the lead import) must
-    # not find SQLite's writer turn already taken by the authentication of its own request.
-    session: ReadSessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller, found with connections borrowed one at a time and returned before the route.
+
+    A request must never hold one pooled connection while it waits for another: at pool size every
+    request would hold one and wait for its second until the pool timeout (the probe froze the API
+    at 15 concurrent requests that way). So authentication does not keep a session open for the
+    route: its lookup (and the occasional last-used write) finish, and give their connection back,
+    before the route's own session is opened. Routers list this dependency first, and FastAPI
+    resolves a router's dependencies before the route's, so the order is guaranteed.
+    """
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated("an API key is required: send 'Authorization: Bearer <key>'")
-    principal = await api_key_service.authenticate(session, credentials.credentials)
+    database = get_database(request)
+    async with database.unit_of_work(read_only=True) as session:
+        principal = await api_key_service.authenticate(session, credentials.credentials)
     if principal is None:
         raise NotAuthenticated("the API key is unknown or revoked")
     if api_key_service.needs_touch(principal):
-        # A short write of its own, done before the route opens its session.
-        async with get_database(request).unit_of_work() as write_session:
+        async with database.unit_of_work() as write_session:
             await api_key_service.record_use(write_session, principal)
     return principal
 

@@ -5,6 +5,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.auth.roles import Role
+from app.columns import EnumText
 from app.db import Base, UTCDateTime, utcnow
 
 
@@ -15,7 +17,7 @@ class ApiKey(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(EnumText(Role, 16))
     employee_id: Mapped[str | None] = mapped_column(
         ForeignKey("employee.id", ondelete="CASCADE"), default=None
     )

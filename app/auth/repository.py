@@ -27,7 +27,7 @@ class ApiKeyRepository:
         return (await session.execute(query)).scalars().all()
 
     async def active_admin_exists(self, session: AsyncSession) -> bool:
-        query = select(exists().where(ApiKey.role == Role.ADMIN.value, ApiKey.revoked_at.is_(None)))
+        query = select(exists().where(ApiKey.role == Role.ADMIN, ApiKey.revoked_at.is_(None)))
         return bool(await session.scalar(query))
 
     async def touch(self, session: AsyncSession, key_id: str, when: datetime) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import ApiKey
 from app.auth.repository import api_key_repository
 from app.auth.roles import Role
+from app.auth.scope import Scope
 from app.db import utcnow
 from app.employees.repository import employee_repository
 from app.errors import NotFound, Unprocessable
@@ -37,8 +38,9 @@ class Principal:
     last_used_at: datetime | None = None
 
     @property
-    def is_manager(self) -> bool:
-        return self.role is Role.MANAGER
+    def scope(self) -> Scope:
+        """What this key may read (``app.auth.scope``: the one place that decides it)."""
+        return Scope.of(self.role, self.employee_id)
 
 
 def hash_key(key: str) -> str:
@@ -62,14 +64,18 @@ class ApiKeyService:
         """Create a key; returns the row and the key itself (the only time it is known)."""
         if role is Role.MANAGER:
             if employee_id is None:
-                raise Unprocessable(
-                    "a manager key must name the employee it acts as (employee_id)",
-                    errors=[{"loc": ["body", "employee_id"], "msg": "required for manager"}],
+                raise Unprocessable.at(
+                    "body",
+                    "employee_id",
+                    msg="required for manager",
+                    detail="a manager key must name the employee it acts as (employee_id)",
                 )
         elif employee_id is not None:
-            raise Unprocessable(
-                "only manager keys are bound to an employee",
-                errors=[{"loc": ["body", "employee_id"], "msg": "only for manager keys"}],
+            raise Unprocessable.at(
+                "body",
+                "employee_id",
+                msg="only for manager keys",
+                detail="only manager keys are bound to an employee",
             )
         if employee_id is not None and await employee_repository.get(session, employee_id) is None:
             raise NotFound(f"employee {employee_id} not found")
@@ -77,7 +83,7 @@ class ApiKeyService:
         row = ApiKey(
             id=new_id("key"),
             name=name,
-            role=role.value,
+            role=role,
             employee_id=employee_id,
             hash=hash_key(secret),
             prefix=secret[:10],

@@ -17,18 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from app.webhooks.providers.base import (
-    TERMINAL_STATUSES,
-    CallEvent,
-    CallStatus,
-    Direction,
-    RecordingRef,
-)
+from app.calls.events import TERMINAL_STATUSES, CallEvent, CallStatus, Direction, RecordingRef
 
 STATE_VERSION = 1
 
@@ -529,8 +523,9 @@ def call_fields(state: CallState) -> CallFields:
         progress.ended_at,
         progress.ended_at_implied,
     )
+    terminal = status in TERMINAL_STATUSES
     ring, talk, duration = _durations(
-        terminal=status in TERMINAL_STATUSES,
+        terminal=terminal,
         answered=answered,
         started_at=started_at,
         answered_at=answered_at,
@@ -540,6 +535,13 @@ def call_fields(state: CallState) -> CallFields:
         duration=_first_known(
             finals.first(lambda f: f.duration_seconds), progress.duration_seconds
         ),
+    )
+    started_at, ended_at = _span(
+        terminal=terminal,
+        started_at=started_at,
+        ended_at=ended_at,
+        duration=duration,
+        first_sighted=_first_sighted(state, answered_at, ended_at),
     )
     return CallFields(
         provider_call_id=state.provider_call_id,
@@ -561,6 +563,40 @@ def call_fields(state: CallState) -> CallFields:
         recordings=state.recordings,
         legs=tuple(_leg_fields(leg) for leg in state.legs),
     )
+
+
+def _span(
+    *,
+    terminal: bool,
+    started_at: datetime | None,
+    ended_at: datetime | None,
+    duration: int | None,
+    first_sighted: datetime | None,
+) -> tuple[datetime | None, datetime | None]:
+    """The call's start and end, each derived from the other and the duration when not given.
+
+    Zadarma's END events carry the start and the talk time but no end, and a Mango ``Disconnected``
+    may be all that arrives of a call: a finished call must still have both ends, or everything
+    dated by them (an application formed by a tag, the second-call gap, the calls API) goes wrong.
+    ``end = start + duration`` is how the spec's second-call gap reads a call's end too. A call
+    whose start nothing states starts, at the latest, when any of its events was first seen.
+    """
+    if started_at is None and ended_at is not None and duration is not None:
+        started_at = ended_at - timedelta(seconds=duration)
+    if started_at is None:
+        started_at = first_sighted
+    if ended_at is None and terminal and started_at is not None and duration is not None:
+        ended_at = started_at + timedelta(seconds=duration)
+    return started_at, ended_at
+
+
+def _first_sighted(
+    state: CallState, answered_at: datetime | None, ended_at: datetime | None
+) -> datetime | None:
+    """The earliest moment any event of the call speaks of (an upper bound on its start)."""
+    moments = [leg.first_seen_at for leg in state.legs if leg.first_seen_at is not None]
+    moments += [moment for moment in (answered_at, ended_at) if moment is not None]
+    return min(moments, default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -705,7 +741,12 @@ def _seconds_between(start: datetime, end: datetime) -> int:
 
 
 def _progress_direction(progress: Progress) -> Direction | None:
-    return next((d for d in _DIRECTION_PRECEDENCE if d in progress.directions), None)
+    directions = set(progress.directions)
+    if len(directions) > 1 and progress.external_number is not None:
+        # A leg between two extensions (a consultation before a transfer) inside a call that a
+        # customer's number took part in: the customer's call, not an internal one.
+        directions.discard(Direction.INTERNAL)
+    return next((d for d in _DIRECTION_PRECEDENCE if d in directions), None)
 
 
 def _call_extension(state: CallState, answered: bool) -> str | None:

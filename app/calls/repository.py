@@ -7,17 +7,30 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, exists, func, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.scope import Scope
+from app.calls.events import RecordingRef
 from app.calls.merge import LegFields
 from app.calls.models import Call, CallLeg
+from app.calls.schemas import CallFilters
 from app.dialect import dialect_insert, dialect_of, table_of
 from app.employees.models import EmployeeExtension
 from app.ids import new_id
 from app.leads.models import LeadPhone
+from app.leads.repository import readable_lead_ids
 from app.recordings.models import Recording
-from app.webhooks.providers.base import RecordingRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +48,49 @@ class LeadLink(Enum):
     KEEP = "keep"
     BY_PHONE = "by_phone"
     CLEAR = "clear"
+
+
+def readable_calls(scope: Scope) -> ColumnElement[bool] | None:
+    """The calls ``scope`` may read (None: all): a manager reads the calls it made, and every call
+    of the leads that belong to it (the whole contact history of its leads).
+
+    The one statement of that rule for calls: the call list and page, a lead's timeline, the
+    recordings and the call statistics all start from it (``app.auth.scope``). Reading is not
+    writing: ``writable_call`` says which of these calls the key may change.
+    """
+    own = scope.clause(Call.employee_id)
+    if own is None:
+        return None
+    leads = readable_lead_ids(scope)
+    return own if leads is None else or_(own, Call.lead_id.in_(leads))
+
+
+def writable_call(scope: Scope, call: Call) -> bool:
+    """Whether ``scope`` may change (tag, annotate) ``call``: only the calls it made itself; a
+    colleague's call on one of its leads is readable history, not its to edit."""
+    return scope.admits(call.employee_id)
+
+
+def _call_clauses(filters: CallFilters) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if filters.started_from is not None:
+        clauses.append(Call.started_at >= filters.started_from)
+    if filters.started_to is not None:
+        clauses.append(Call.started_at < filters.started_to)
+    for column, wanted in (
+        (Call.direction, filters.direction),
+        (Call.status, filters.status),
+        (Call.employee_id, filters.employee_id),
+        (Call.lead_id, filters.lead_id),
+        (Call.integration_id, filters.integration_id),
+        (Call.provider_call_id, filters.provider_call_id),
+    ):
+        if wanted is not None:
+            clauses.append(column == wanted)
+    if filters.has_recording is not None:
+        recorded = exists().where(Recording.call_id == Call.id)
+        clauses.append(recorded if filters.has_recording else ~recorded)
+    return clauses
 
 
 class CallRepository:
@@ -146,7 +202,18 @@ class CallRepository:
         await session.execute(update(call).where(call.c.id == call_id).values(links))
 
     async def get(self, session: AsyncSession, call_id: str) -> Call | None:
+        """Any call, whoever asks: for writers and the ingestion, never for a reader's answer."""
         return await session.get(Call, call_id)
+
+    def get_readable_statement(self, scope: Scope) -> Select[Call]:
+        """Every list and get of calls starts here, so what a key reads has one home."""
+        readable = readable_calls(scope)
+        statement = select(Call)
+        return statement if readable is None else statement.where(readable)
+
+    async def get_readable(self, session: AsyncSession, call_id: str, scope: Scope) -> Call | None:
+        query = self.get_readable_statement(scope).where(Call.id == call_id)
+        return (await session.execute(query)).scalar_one_or_none()
 
     async def recordings_of(
         self, session: AsyncSession, call_ids: Sequence[str]
@@ -162,18 +229,20 @@ class CallRepository:
     async def list(
         self,
         session: AsyncSession,
+        scope: Scope,
+        filters: CallFilters,
         *,
-        filters: Sequence[ColumnElement[bool]],
-        has_recording: bool | None,
         limit: int,
         before: tuple[datetime, str] | None,
     ) -> Sequence[Call]:
         """Newest first by start (or, for a call whose start is not known yet, its creation)."""
         moment = func.coalesce(Call.started_at, Call.created_at)
-        query = select(Call).where(*filters).order_by(moment.desc(), Call.id.desc()).limit(limit)
-        if has_recording is not None:
-            recorded = exists().where(Recording.call_id == Call.id)
-            query = query.where(recorded if has_recording else ~recorded)
+        query = (
+            self.get_readable_statement(scope)
+            .where(*_call_clauses(filters))
+            .order_by(moment.desc(), Call.id.desc())
+            .limit(limit)
+        )
         if before is not None:
             query = query.where(tuple_(moment, Call.id) < before)
         return (await session.execute(query)).scalars().all()

@@ -2,41 +2,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from sqlalchemy import ColumnElement
+from fastapi import APIRouter, Depends, Query
 
 from app.auth.dependencies import CurrentPrincipal
-from app.calls.models import Call
-from app.calls.repository import call_repository
-from app.calls.schemas import CallPublic, CallUpdate, RecordingSummary
+from app.calls.events import CallStatus, Direction
+from app.calls.schemas import CallFilters, CallPublic, CallUpdate
 from app.calls.service import call_service
-from app.config import SettingsDep
 from app.db import SessionDep
 from app.pagination import Page, PageDep, paginate
-from app.periods import period_filters
-from app.recordings.models import Recording
-from app.settings.service import settings_service
-from app.webhooks.providers.base import CallStatus, Direction
+from app.periods import query_instant
+from app.settings.dependencies import ReportingZoneDep
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 
 
-def to_public(call: Call, recording: Recording | None) -> CallPublic:
-    summary = None if recording is None else RecordingSummary.of(recording)
-    return CallPublic.model_validate(
-        {
-            **{c: getattr(call, c) for c in CallPublic.model_fields if c != "recording"},
-            "recording": summary,
-        }
-    )
-
-
-@router.get("")
-async def list_calls(
-    session: SessionDep,
-    config: SettingsDep,
-    page: PageDep,
-    principal: CurrentPrincipal,
+def call_filters(
+    zone: ReportingZoneDep,
     from_: Annotated[
         str | None, Query(alias="from", description="Local date or timestamp.")
     ] = None,
@@ -48,43 +29,42 @@ async def list_calls(
     has_recording: bool | None = None,
     integration_id: str | None = None,
     provider_call_id: str | None = None,
-) -> Page[CallPublic]:
-    filters: list[ColumnElement[bool]] = []
-    zone = await settings_service.reporting_zone(session, default_timezone=config.timezone)
-    filters += period_filters(Call.started_at, from_, to, zone)
-    for column, wanted in (
-        (Call.direction, direction.value if direction else None),
-        (Call.status, status.value if status else None),
-        (Call.employee_id, employee_id),
-        (Call.lead_id, lead_id),
-        (Call.integration_id, integration_id),
-        (Call.provider_call_id, provider_call_id),
-    ):
-        if wanted is not None:
-            filters.append(column == wanted)
-    if principal.is_manager:
-        filters.append(Call.employee_id == principal.employee_id)
-    rows = await call_repository.list(
-        session,
-        filters=filters,
+) -> CallFilters:
+    return CallFilters(
+        started_from=None if from_ is None else query_instant("from", from_, zone),
+        started_to=None if to is None else query_instant("to", to, zone),
+        direction=direction,
+        status=status,
+        employee_id=employee_id,
+        lead_id=lead_id,
         has_recording=has_recording,
-        limit=page.limit + 1,
-        before=page.after_moment(),
+        integration_id=integration_id,
+        provider_call_id=provider_call_id,
     )
-    recordings = await call_repository.recordings_of(session, [row.id for row in rows])
+
+
+@router.get("")
+async def list_calls(
+    session: SessionDep,
+    page: PageDep,
+    principal: CurrentPrincipal,
+    filters: Annotated[CallFilters, Depends(call_filters)],
+) -> Page[CallPublic]:
+    rows = await call_service.list_readable(
+        session, principal, filters, limit=page.limit + 1, before=page.after_moment()
+    )
     return paginate(
         rows,
         page,
-        to_item=lambda row: to_public(row, recordings.get(row.id)),
-        key=lambda row: [(row.started_at or row.created_at).isoformat(), row.id],
+        to_item=lambda row: CallPublic.of(*row, principal.scope),
+        key=lambda row: [(row[0].started_at or row[0].created_at).isoformat(), row[0].id],
     )
 
 
 @router.get("/{call_id}")
 async def get_call(call_id: str, session: SessionDep, principal: CurrentPrincipal) -> CallPublic:
     call = await call_service.get_visible(session, call_id, principal)
-    recordings = await call_repository.recordings_of(session, [call.id])
-    return to_public(call, recordings.get(call.id))
+    return CallPublic.of(*await call_service.with_recording(session, call), principal.scope)
 
 
 @router.patch("/{call_id}")
@@ -92,5 +72,4 @@ async def update_call(
     call_id: str, body: CallUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> CallPublic:
     call = await call_service.update(session, call_id, body, principal)
-    recordings = await call_repository.recordings_of(session, [call.id])
-    return to_public(call, recordings.get(call.id))
+    return CallPublic.of(*await call_service.with_recording(session, call), principal.scope)

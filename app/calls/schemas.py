@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.auth.scope import Scope
+from app.calls.events import CallStatus, Direction
+from app.calls.models import Call
 from app.calls.outcomes import Outcome
 from app.recordings.models import Recording, RecordingStatus
-from app.webhooks.providers.base import CallStatus, Direction
 
 
 class RecordingSummary(BaseModel):
@@ -33,7 +36,9 @@ class RecordingSummary(BaseModel):
 
 class CallPublic(BaseModel):
     id: str
-    integration_id: str
+    integration_id: str | None = Field(
+        description="Admin keys only (null for others): the secret part of the webhook URL."
+    )
     provider_call_id: str
     direction: Direction | None
     status: CallStatus | None
@@ -52,6 +57,30 @@ class CallPublic(BaseModel):
     script_id: str | None
     notes: str | None
     recording: RecordingSummary | None
+
+    @classmethod
+    def of(cls, call: Call, recording: Recording | None, scope: Scope) -> CallPublic:
+        summary = None if recording is None else RecordingSummary.of(recording)
+        fields = {name: getattr(call, name) for name in cls.model_fields if name != "recording"}
+        if not scope.reads_integration_ids:
+            fields["integration_id"] = None
+        return cls.model_validate({**fields, "recording": summary})
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilters:
+    """What a call list asks for, parsed and typed by the router."""
+
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+    """Exclusive."""
+    direction: Direction | None = None
+    status: CallStatus | None = None
+    employee_id: str | None = None
+    lead_id: str | None = None
+    has_recording: bool | None = None
+    integration_id: str | None = None
+    provider_call_id: str | None = None
 
 
 class CallUpdate(BaseModel):

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Query, status
 
 from app.auth.dependencies import AdminPrincipal, CurrentPrincipal
 from app.db import SessionDep
-from app.employees.repository import employee_repository
 from app.employees.schemas import EmployeeCreate, EmployeeMerge, EmployeePublic, EmployeeUpdate
-from app.employees.service import employee_service, to_public
+from app.employees.service import employee_service
 from app.pagination import Page, PageDep, paginate
 
 router = APIRouter(prefix="/employees", tags=["employees"])
@@ -18,7 +17,8 @@ router = APIRouter(prefix="/employees", tags=["employees"])
 async def create_employee(
     body: EmployeeCreate, session: SessionDep, admin: AdminPrincipal
 ) -> EmployeePublic:
-    return to_public(await employee_service.create(session, body), admin)
+    employee = await employee_service.create(session, body)
+    return EmployeePublic.of(employee, admin.scope)
 
 
 @router.get("")
@@ -28,11 +28,14 @@ async def list_employees(
     principal: CurrentPrincipal,
     active: Annotated[bool | None, Query()] = None,
 ) -> Page[EmployeePublic]:
-    rows = await employee_repository.list(
+    rows = await employee_service.list(
         session, limit=page.limit + 1, after_id=page.after_id, active=active
     )
     return paginate(
-        rows, page, to_item=lambda row: to_public(row, principal), key=lambda row: [row.id]
+        rows,
+        page,
+        to_item=lambda row: EmployeePublic.of(row, principal.scope),
+        key=lambda row: [row.id],
     )
 
 
@@ -40,18 +43,21 @@ async def list_employees(
 async def get_employee(
     employee_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> EmployeePublic:
-    return to_public(await employee_service.get(session, employee_id), principal)
+    employee = await employee_service.get(session, employee_id)
+    return EmployeePublic.of(employee, principal.scope)
 
 
 @router.patch("/{employee_id}")
 async def update_employee(
     employee_id: str, body: EmployeeUpdate, session: SessionDep, admin: AdminPrincipal
 ) -> EmployeePublic:
-    return to_public(await employee_service.update(session, employee_id, body), admin)
+    employee = await employee_service.update(session, employee_id, body)
+    return EmployeePublic.of(employee, admin.scope)
 
 
 @router.post("/{employee_id}/merge")
 async def merge_employee(
     employee_id: str, body: EmployeeMerge, session: SessionDep, admin: AdminPrincipal
 ) -> EmployeePublic:
-    return to_public(await employee_service.merge(session, employee_id, body.into), admin)
+    employee = await employee_service.merge(session, employee_id, body.into)
+    return EmployeePublic.of(employee, admin.scope)

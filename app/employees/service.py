@@ -5,17 +5,23 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.service import Principal
 from app.db import utcnow
 from app.employees.models import Employee, EmployeeExtension
 from app.employees.repository import employee_repository
-from app.employees.schemas import EmployeeCreate, EmployeePublic, EmployeeUpdate
+from app.employees.schemas import EmployeeCreate, EmployeeUpdate
 from app.errors import Conflict, NotFound, Unprocessable
 from app.ids import new_id
-from app.money import from_minor, to_minor
+from app.money import to_minor
 
 
 class EmployeeService:
+    async def list(
+        self, session: AsyncSession, *, limit: int, after_id: str | None, active: bool | None
+    ) -> Sequence[Employee]:
+        return await employee_repository.list(
+            session, limit=limit, after_id=after_id, active=active
+        )
+
     async def get(self, session: AsyncSession, employee_id: str) -> Employee:
         employee = await employee_repository.get(session, employee_id)
         if employee is None:
@@ -62,9 +68,11 @@ class EmployeeService:
     async def merge(self, session: AsyncSession, employee_id: str, into_id: str) -> Employee:
         """Fold one employee into another: calls, leads, keys and extensions move."""
         if employee_id == into_id:
-            raise Unprocessable(
-                "an employee cannot be merged into itself",
-                errors=[{"loc": ["body", "into"], "msg": "must differ from the merged employee"}],
+            raise Unprocessable.at(
+                "body",
+                "into",
+                msg="must differ from the merged employee",
+                detail="an employee cannot be merged into itself",
             )
         source = await self.get(session, employee_id)
         target = await self.get(session, into_id)
@@ -96,19 +104,6 @@ class EmployeeService:
             raise Conflict(
                 f"extension already belongs to another employee: {', '.join(extensions)}"
             ) from exc
-
-
-def to_public(employee: Employee, principal: Principal) -> EmployeePublic:
-    cost = employee.hourly_cost
-    return EmployeePublic(
-        id=employee.id,
-        name=employee.name,
-        email=employee.email,
-        extensions=[ext.extension for ext in employee.extensions],
-        hourly_cost=None if principal.is_manager or cost is None else from_minor(cost),
-        active=employee.active,
-        created_at=employee.created_at,
-    )
 
 
 def _distinct(values: Sequence[str]) -> list[str]:

@@ -51,7 +51,8 @@ class IntegrationCache:
         if entry is not None and entry[0] > now:
             return entry[1]
         forgets = self._forgets
-        async with self._database.unit_of_work(read_only=True) as session:
+        # Webhooks look integrations up: from their own pool, never behind API requests.
+        async with self._database.unit_of_work(read_only=True, ingestion=True) as session:
             row = await integration_repository.get_live(session, integration_id)
             live = None if row is None else live_of(row)
         if live is None:

@@ -58,9 +58,11 @@ def validated_config(provider: str, raw: dict[str, Any]) -> ProviderConfig:
     """The provider's own model checks the config; errors name fields, never echo values."""
     if provider not in ADAPTERS:
         known = ", ".join(sorted(ADAPTERS))
-        raise Unprocessable(
-            f"unknown provider {provider!r}; known: {known}",
-            errors=[{"loc": ["body", "provider"], "msg": f"must be one of: {known}"}],
+        raise Unprocessable.at(
+            "body",
+            "provider",
+            msg=f"must be one of: {known}",
+            detail=f"unknown provider {provider!r}; known: {known}",
         )
     try:
         return get_adapter(provider).config_model.model_validate(raw)

@@ -23,7 +23,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Final
 
-from app.calls.phones import normalise_phone
+from app.edge import text_problem
+from app.phones import normalise_phone
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -436,6 +437,14 @@ def parse_record(
     text = {name: _first_value(cells, columns.indices(name)) for name in TEXT_FIELDS}
     phones, invalid = _phones(cells, columns.indices("phones"), default_region)
     problems = []
+    # What a lead cannot hold is this row's error, not the chunk's: the database would refuse the
+    # whole chunk (PostgreSQL a NUL or an over-long value; app.edge refuses both on both).
+    if any(text_problem(cell) for cell in cells):
+        problems.append("a cell holds a NUL character or invalid text")
+    for name, value in text.items():
+        limit = _text_limit(name)
+        if value is not None and limit is not None and len(value) > limit:
+            problems.append(f"{name} is longer than {limit} characters")
     if not phones:
         problems.append(_no_phone_message(invalid))
     if text["company"] is None and text["contact_name"] is None:
@@ -443,6 +452,14 @@ def parse_record(
     if problems:
         return RowError(row, "; ".join(problems))
     return ParsedRow(row=row, phones=phones, invalid_phones=invalid, **text)
+
+
+def _text_limit(name: str) -> int | None:
+    from app.leads.models import Lead
+
+    column = Lead.__table__.c.get(name)
+    length = getattr(column.type, "length", None) if column is not None else None
+    return int(length) if length else None
 
 
 def _is_blank(cells: Sequence[str]) -> bool:

@@ -164,7 +164,7 @@ class LeadImporter:
                     {
                         **lead,
                         "source": lead.get("source") or "cold_base",
-                        "status": LeadStatus.ACTIVE.value,
+                        "status": LeadStatus.ACTIVE,
                         "search_text": lead_search_text(lead["company"], lead["contact_name"]),
                         "created_at": now,
                         "updated_at": now,

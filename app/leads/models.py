@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.columns import EnumText
 from app.db import Base, UTCDateTime, utcnow
 
 
@@ -41,7 +42,7 @@ class Lead(Base):
     owner_id: Mapped[str | None] = mapped_column(
         ForeignKey("employee.id", ondelete="SET NULL"), default=None, index=True
     )
-    status: Mapped[str] = mapped_column(String(16), default=LeadStatus.ACTIVE)
+    status: Mapped[LeadStatus] = mapped_column(EnumText(LeadStatus, 16), default=LeadStatus.ACTIVE)
     refusal_reason: Mapped[str | None] = mapped_column(String(300), default=None)
     refused_at_stage: Mapped[int | None] = mapped_column(SmallInteger, default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)
@@ -83,7 +84,7 @@ class Script(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[ScriptKind] = mapped_column(EnumText(ScriptKind, 16))
     text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -92,7 +93,19 @@ class Application(Base):
     """An application (заявка) formed with a lead."""
 
     __tablename__ = "application"
-    __table_args__ = (Index(None, "lead_id", "created_at"), Index(None, "created_at"))
+    __table_args__ = (
+        Index(None, "lead_id", "created_at"),
+        Index(None, "created_at"),
+        # At most one open application per lead, held by the database: two tags of one lead's
+        # calls at once must not both form one (a check in the service cannot see the other).
+        Index(
+            "uq_application_open_lead",
+            "lead_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     lead_id: Mapped[str] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"))
@@ -101,7 +114,9 @@ class Application(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     estimated_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    status: Mapped[str] = mapped_column(String(16), default=ApplicationStatus.OPEN)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        EnumText(ApplicationStatus, 16), default=ApplicationStatus.OPEN
+    )
     lost_reason: Mapped[str | None] = mapped_column(String(300), default=None)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)

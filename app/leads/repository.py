@@ -3,22 +3,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Subquery, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, Subquery, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.scope import Scope
+from app.calls.events import Direction
 from app.calls.models import Call
 from app.calls.outcomes import Outcome
 from app.dialect import upsert_insert
 from app.leads.models import Application, ApplicationStatus, Contract, Lead, LeadPhone, Script
+from app.leads.schemas import ApplicationFilters, ContractFilters, LeadFilters
 from app.recordings.models import Recording
-from app.webhooks.providers.base import Direction
 
 
 def first_dialler_of_lead() -> ColumnElement[str | None]:
     """The employee who made the lead's first outbound call (correlated to ``Lead.id``)."""
     return (
         select(Call.employee_id)
-        .where(Call.lead_id == Lead.id, Call.direction == Direction.OUTBOUND.value)
+        .where(Call.lead_id == Lead.id, Call.direction == Direction.OUTBOUND)
         .order_by(Call.started_at, Call.id)
         .limit(1)
         .correlate(Lead)
@@ -26,35 +28,109 @@ def first_dialler_of_lead() -> ColumnElement[str | None]:
     )
 
 
-def belongs_to(employee_id: str) -> ColumnElement[bool]:
-    """METRICS.md → Grouping: a lead belongs to its owner, else to whoever dialled it first."""
-    return or_(
-        Lead.owner_id == employee_id,
-        and_(Lead.owner_id.is_(None), first_dialler_of_lead() == employee_id),
-    )
+def lead_belongs_to(first_dialler: ColumnElement[str | None]) -> ColumnElement[str | None]:
+    """docs/metrics.md → Grouping: a lead belongs to its owner, else to whoever dialled it first.
+
+    The one statement of the rule: the readable leads below and the funnel's grouping
+    (``app.metrics.queries``, which knows the first dialler from its evidence pass) both use it.
+    """
+    return func.coalesce(Lead.owner_id, first_dialler)
+
+
+def readable_leads(scope: Scope) -> ColumnElement[bool] | None:
+    """The leads ``scope`` may read (None: all of them); see ``app.auth.scope``."""
+    return scope.clause(lead_belongs_to(first_dialler_of_lead()))
+
+
+def readable_lead_ids(scope: Scope) -> Select[str] | None:
+    """``readable_leads`` as a subquery of ids, for the tables that hang off a lead."""
+    clause = readable_leads(scope)
+    return None if clause is None else select(Lead.id).where(clause)
+
+
+def _of_readable_leads(scope: Scope) -> list[ColumnElement[bool]]:
+    ids = readable_lead_ids(scope)
+    return [] if ids is None else [Application.lead_id.in_(ids)]
+
+
+def _lead_clauses(filters: LeadFilters, staged: Subquery | None) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if filters.phone_e164 is not None:
+        clauses.append(Lead.phones.any(phone_e164=filters.phone_e164))
+    if filters.campaign is not None:
+        clauses.append(Lead.campaign == filters.campaign)
+    if filters.owner_id is not None:
+        clauses.append(Lead.owner_id == filters.owner_id)
+    if filters.status is not None:
+        clauses.append(Lead.status == filters.status)
+    clauses += [Lead.search_text.contains(word, autoescape=True) for word in filters.words]
+    if filters.stage is not None:
+        assert staged is not None, "a stage filter needs the staged leads"
+        if filters.stage == 0:
+            clauses.append(Lead.id.not_in(select(staged.c.lead_id)))
+        else:
+            wanted = select(staged.c.lead_id).where(staged.c.stage == filters.stage)
+            clauses.append(Lead.id.in_(wanted))
+    return clauses
+
+
+def _application_clauses(filters: ApplicationFilters) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if filters.created_from is not None:
+        clauses.append(Application.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        clauses.append(Application.created_at < filters.created_to)
+    if filters.status is not None:
+        clauses.append(Application.status == filters.status)
+    if filters.lead_id is not None:
+        clauses.append(Application.lead_id == filters.lead_id)
+    return clauses
+
+
+def _contract_clauses(filters: ContractFilters) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if filters.signed_from is not None:
+        clauses.append(Contract.signed_at >= filters.signed_from)
+    if filters.signed_to is not None:
+        clauses.append(Contract.signed_at < filters.signed_to)
+    if filters.lead_id is not None:
+        clauses.append(Application.lead_id == filters.lead_id)
+    return clauses
 
 
 class LeadRepository:
+    def get_readable_statement(self, scope: Scope) -> Select[Lead]:
+        """Every list and get of leads starts here, so what a key reads has one home."""
+        clause = readable_leads(scope)
+        statement = select(Lead)
+        return statement if clause is None else statement.where(clause)
+
     async def get(self, session: AsyncSession, lead_id: str) -> Lead | None:
+        """Any lead, whoever asks: for writers and the ingestion, never for a reader's answer."""
         return await session.get(Lead, lead_id)
 
-    async def is_visible(
-        self, session: AsyncSession, lead_id: str, scope: ColumnElement[bool] | None
-    ) -> bool:
-        query = select(Lead.id).where(Lead.id == lead_id)
-        if scope is not None:
-            query = query.where(scope)
-        return (await session.execute(query)).first() is not None
+    async def get_readable(self, session: AsyncSession, lead_id: str, scope: Scope) -> Lead | None:
+        query = self.get_readable_statement(scope).where(Lead.id == lead_id)
+        return (await session.execute(query)).scalar_one_or_none()
 
     async def list(
         self,
         session: AsyncSession,
+        scope: Scope,
+        filters: LeadFilters,
         *,
-        filters: Sequence[ColumnElement[bool]],
+        staged: Subquery | None,
         limit: int,
         after_id: str | None,
     ) -> Sequence[Lead]:
-        query = select(Lead).where(*filters).order_by(Lead.id).limit(limit)
+        """Readable leads matching ``filters`` by id; ``staged`` (lead_id, stage) is the funnel's
+        stage of each staged lead, needed only when filtering by stage."""
+        query = (
+            self.get_readable_statement(scope)
+            .where(*_lead_clauses(filters, staged))
+            .order_by(Lead.id)
+            .limit(limit)
+        )
         if after_id is not None:
             query = query.where(Lead.id > after_id)
         return (await session.execute(query)).scalars().all()
@@ -86,6 +162,16 @@ class LeadRepository:
             .returning(LeadPhone.id)
         )
         return (await session.execute(statement)).scalar_one_or_none() is not None
+
+    async def lock(self, session: AsyncSession, lead_ids: Sequence[str]) -> None:
+        """Lock these leads' rows until the transaction ends, always in id order (no deadlock).
+
+        PostgreSQL only: SQLite has a single writer, whose transaction already excludes others.
+        """
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        query = select(Lead.id).where(Lead.id.in_(sorted(set(lead_ids)))).order_by(Lead.id)
+        await session.execute(query.with_for_update())
 
     async def move_children(self, session: AsyncSession, source_id: str, target_id: str) -> None:
         """Phones, calls and applications of one lead become another's."""
@@ -122,17 +208,30 @@ class LeadRepository:
         )
         return [(app, contract) for app, contract in (await session.execute(query)).all()]
 
+    def get_readable_applications_statement(self, scope: Scope) -> Select[Application]:
+        """Applications of the leads ``scope`` may read."""
+        return select(Application).where(*_of_readable_leads(scope))
+
+    async def get_readable_application(
+        self, session: AsyncSession, application_id: str, scope: Scope
+    ) -> Application | None:
+        query = self.get_readable_applications_statement(scope).where(
+            Application.id == application_id
+        )
+        return (await session.execute(query)).scalar_one_or_none()
+
     async def applications(
         self,
         session: AsyncSession,
-        filters: Sequence[ColumnElement[bool]],
+        scope: Scope,
+        filters: ApplicationFilters,
         *,
         limit: int,
         after: tuple[datetime, str] | None,
     ) -> Sequence[Application]:
         query = (
-            select(Application)
-            .where(*filters)
+            self.get_readable_applications_statement(scope)
+            .where(*_application_clauses(filters))
             .order_by(Application.created_at, Application.id)
             .limit(limit)
         )
@@ -143,16 +242,17 @@ class LeadRepository:
     async def contracts(
         self,
         session: AsyncSession,
-        filters: Sequence[ColumnElement[bool]],
+        scope: Scope,
+        filters: ContractFilters,
         *,
         limit: int,
         after: tuple[datetime, str] | None,
     ) -> Sequence[tuple[Contract, str]]:
-        """Contracts with their lead's id, in signing order."""
+        """Contracts of the readable leads with their lead's id, in signing order."""
         query = (
             select(Contract, Application.lead_id)
             .join(Application, Application.id == Contract.application_id)
-            .where(*filters)
+            .where(*_of_readable_leads(scope), *_contract_clauses(filters))
             .order_by(Contract.signed_at, Contract.id)
             .limit(limit)
         )
@@ -167,7 +267,7 @@ class LeadRepository:
             select(Application)
             .where(
                 Application.lead_id == lead_id,
-                Application.status == ApplicationStatus.OPEN.value,
+                Application.status == ApplicationStatus.OPEN,
             )
             .order_by(Application.created_at)
             .limit(1)
@@ -217,7 +317,7 @@ class LeadRepository:
         refused = (
             select(Call.lead_id)
             .where(
-                Call.outcome == Outcome.REFUSED.value,
+                Call.outcome == Outcome.REFUSED,
                 Call.lead_id.is_not(None),
                 Call.started_at >= start,
                 Call.started_at < end,
@@ -239,7 +339,7 @@ class LeadRepository:
         query = (
             select(Application.lost_reason, func.count())
             .where(
-                Application.status == ApplicationStatus.LOST.value,
+                Application.status == ApplicationStatus.LOST,
                 Application.closed_at >= start,
                 Application.closed_at < end,
             )

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from app.leads.models import ApplicationStatus, LeadStatus, ScriptKind
-from app.money import Money
+from app.calls.models import Call
+from app.leads.models import (
+    Application,
+    ApplicationStatus,
+    Contract,
+    Lead,
+    LeadStatus,
+    ScriptKind,
+)
+from app.money import Money, format_money, from_minor
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Text300 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
@@ -79,6 +88,29 @@ class LeadPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, lead: Lead, stage: int) -> LeadPublic:
+        """The lead as the API shows it, with the funnel stage worked out for it (0: none)."""
+        return cls(
+            id=lead.id,
+            company=lead.company,
+            contact_name=lead.contact_name,
+            phones=[phone.phone_e164 for phone in lead.phones],
+            campaign=lead.campaign,
+            segment=lead.segment,
+            region=lead.region,
+            industry=lead.industry,
+            source=lead.source,
+            owner_id=lead.owner_id,
+            status=LeadStatus(lead.status),
+            stage=stage,
+            refusal_reason=lead.refusal_reason,
+            refused_at_stage=lead.refused_at_stage,
+            notes=lead.notes,
+            created_at=lead.created_at,
+            updated_at=lead.updated_at,
+        )
+
 
 class LeadMerge(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -91,6 +123,38 @@ class TimelineEntry(BaseModel):
     at: datetime | None
     id: str
     detail: dict[str, Any]
+
+    @classmethod
+    def of_call(cls, call: Call, recording_status: str | None) -> TimelineEntry:
+        detail = {
+            "direction": call.direction,
+            "status": call.status,
+            "employee_id": call.employee_id,
+            # Every finished call has its end (start + duration where the PBX gave none).
+            "ended_at": call.ended_at,
+            "talk_seconds": call.talk_seconds,
+            "outcome": call.outcome,
+            "script_id": call.script_id,
+            "recording_status": recording_status,
+        }
+        return cls(kind="call", at=call.started_at, id=call.id, detail=detail)
+
+    @classmethod
+    def of_application(cls, application: Application) -> TimelineEntry:
+        detail = {
+            "status": application.status,
+            "lost_reason": application.lost_reason,
+            "closed_at": application.closed_at,
+        }
+        return cls(kind="application", at=application.created_at, id=application.id, detail=detail)
+
+    @classmethod
+    def of_contract(cls, contract: Contract) -> TimelineEntry:
+        detail = {
+            "application_id": contract.application_id,
+            "amount": format_money(from_minor(contract.amount)),
+        }
+        return cls(kind="contract", at=contract.signed_at, id=contract.id, detail=detail)
 
 
 class ImportResult(BaseModel):
@@ -140,6 +204,21 @@ class ApplicationPublic(BaseModel):
     closed_at: datetime | None
     notes: str | None
 
+    @classmethod
+    def of(cls, application: Application) -> ApplicationPublic:
+        amount = application.estimated_amount
+        return cls(
+            id=application.id,
+            lead_id=application.lead_id,
+            source_call_id=application.source_call_id,
+            created_at=application.created_at,
+            estimated_amount=from_minor(amount) if amount is not None else None,
+            status=ApplicationStatus(application.status),
+            lost_reason=application.lost_reason,
+            closed_at=application.closed_at,
+            notes=application.notes,
+        )
+
 
 class ContractCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -160,6 +239,17 @@ class ContractPublic(BaseModel):
     amount: Money
     margin: Money | None
 
+    @classmethod
+    def of(cls, contract: Contract, lead_id: str) -> ContractPublic:
+        return cls(
+            id=contract.id,
+            application_id=contract.application_id,
+            lead_id=lead_id,
+            signed_at=contract.signed_at,
+            amount=from_minor(contract.amount),
+            margin=from_minor(contract.margin) if contract.margin is not None else None,
+        )
+
 
 class ScriptCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -177,3 +267,35 @@ class ScriptPublic(BaseModel):
     kind: ScriptKind
     text: str
     created_at: datetime
+
+
+# ---- list filters: what a list request asks for, parsed and typed by the router ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilters:
+    phone_e164: str | None = None
+    campaign: str | None = None
+    owner_id: str | None = None
+    status: LeadStatus | None = None
+    words: tuple[str, ...] = ()
+    """Casefolded words that must all occur in the company or contact name."""
+    stage: int | None = None
+    """Leads whose funnel stage, by now, is exactly this (0: not staged at all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationFilters:
+    status: ApplicationStatus | None = None
+    lead_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    """Exclusive."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContractFilters:
+    lead_id: str | None = None
+    signed_from: datetime | None = None
+    signed_to: datetime | None = None
+    """Exclusive."""

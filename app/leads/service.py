@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import Principal
-from app.calls.phones import normalise_phone
 from app.calls.repository import call_repository
 from app.db import utcnow
 from app.employees.repository import employee_repository
-from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.errors import Conflict, NotFound, Unprocessable
 from app.ids import new_id
 from app.leads.models import (
     Application,
@@ -26,17 +24,23 @@ from app.leads.models import (
     Script,
     lead_search_text,
 )
-from app.leads.repository import belongs_to, lead_repository
+from app.leads.repository import lead_repository
 from app.leads.schemas import (
     ApplicationCreate,
+    ApplicationFilters,
     ApplicationUpdate,
     ContractCreate,
+    ContractFilters,
     LeadCreate,
+    LeadFilters,
     LeadUpdate,
     ScriptCreate,
     TimelineEntry,
 )
-from app.money import format_money, from_minor, to_minor
+from app.metrics.queries import lead_stage_query
+from app.money import to_minor
+from app.phones import normalise_phone
+from app.settings.schemas import EconomicsSettings
 
 # Clocks disagree a little; a timestamp this far ahead of ours is still "now", not the future.
 CLOCK_SKEW = timedelta(minutes=2)
@@ -51,19 +55,10 @@ _COPIED_ON_MERGE = (
 )
 
 
-def lead_scope(principal: Principal) -> ColumnElement[bool] | None:
-    """The leads a key may see: all of them, or for a manager those that belong to it."""
-    if principal.is_manager:
-        assert principal.employee_id is not None
-        return belongs_to(principal.employee_id)
-    return None
-
-
 def _not_in_future(value: datetime | None, field: str) -> None:
     if value is not None and value > utcnow() + CLOCK_SKEW:
-        raise Unprocessable(
-            f"{field} is in the future",
-            errors=[{"loc": ["body", field], "msg": "must not be in the future"}],
+        raise Unprocessable.at(
+            "body", field, msg="must not be in the future", detail=f"{field} is in the future"
         )
 
 
@@ -72,9 +67,12 @@ def _normalised_phones(raw: Sequence[str], region: str) -> list[str]:
     for index, value in enumerate(raw):
         phone = normalise_phone(value, region)
         if phone is None:
-            raise Unprocessable(
-                f"not a phone number: {value!r}",
-                errors=[{"loc": ["body", "phones", str(index)], "msg": "not a phone number"}],
+            raise Unprocessable.at(
+                "body",
+                "phones",
+                str(index),
+                msg="not a phone number",
+                detail=f"not a phone number: {value!r}",
             )
         phones.append(phone)
     return list(dict.fromkeys(phones))
@@ -82,25 +80,50 @@ def _normalised_phones(raw: Sequence[str], region: str) -> list[str]:
 
 class LeadService:
     async def get_visible(self, session: AsyncSession, lead_id: str, principal: Principal) -> Lead:
-        lead = await lead_repository.get(session, lead_id)
-        if lead is None or not await lead_repository.is_visible(
-            session, lead_id, lead_scope(principal)
-        ):
+        """The lead if the key may read it (``app.auth.scope``), else 404 as if it did not exist."""
+        lead = await lead_repository.get_readable(session, lead_id, principal.scope)
+        if lead is None:
             raise NotFound(f"lead {lead_id} not found")
         return lead
+
+    async def list_readable(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        filters: LeadFilters,
+        *,
+        economics: EconomicsSettings,
+        limit: int,
+        after_id: str | None,
+    ) -> Sequence[Lead]:
+        # The funnel's stage of every lead is worked out only when the filter asks for one.
+        staged = None if filters.stage is None else lead_stage_query(economics, utcnow())
+        return await lead_repository.list(
+            session, principal.scope, filters, staged=staged, limit=limit, after_id=after_id
+        )
+
+    async def stages(
+        self, session: AsyncSession, leads: Sequence[Lead], economics: EconomicsSettings
+    ) -> dict[str, int]:
+        """The funnel stage (by now) of each of ``leads`` that has one, worked out for just them."""
+        if not leads:
+            return {}
+        return await lead_repository.stages(
+            session, lead_stage_query(economics, utcnow(), [lead.id for lead in leads])
+        )
 
     async def create(
         self, session: AsyncSession, body: LeadCreate, principal: Principal, *, region: str
     ) -> Lead:
         phones = _normalised_phones(body.phones, region)
-        await self._check_phones_free(session, phones, lead_id=None)
+        await self._check_phones_free(session, phones, lead_id=None, principal=principal)
         owner_id = await self._owner_for(session, body.owner_id, principal)
         fields = body.model_dump(exclude={"phones", "owner_id"})
         lead = Lead(
             id=new_id("lead"),
             **fields,
             owner_id=owner_id,
-            status=LeadStatus.ACTIVE.value,
+            status=LeadStatus.ACTIVE,
             search_text=lead_search_text(body.company, body.contact_name),
             phones=[LeadPhone(phone_e164=phone) for phone in phones],
         )
@@ -127,16 +150,18 @@ class LeadService:
         lead.search_text = lead_search_text(lead.company, lead.contact_name)
         if body.phones is not None:
             phones = _normalised_phones(body.phones, region)
-            await self._check_phones_free(session, phones, lead_id=lead.id)
+            await self._check_phones_free(session, phones, lead_id=lead.id, principal=principal)
             kept = {phone.phone_e164: phone for phone in lead.phones}
             lead.phones = [kept.get(p) or LeadPhone(phone_e164=p) for p in phones]
         if body.status is not None:
             self._change_status(lead, body)
         elif "refusal_reason" in changes or "refused_at_stage" in changes:
-            if lead.status != LeadStatus.REFUSED.value:
-                raise Unprocessable(
-                    "refusal_reason and refused_at_stage go with status 'refused'",
-                    errors=[{"loc": ["body", "status"], "msg": "set status to refused"}],
+            if lead.status != LeadStatus.REFUSED:
+                raise Unprocessable.at(
+                    "body",
+                    "status",
+                    msg="set status to refused",
+                    detail="refusal_reason and refused_at_stage go with status 'refused'",
                 )
             lead.refusal_reason = body.refusal_reason or lead.refusal_reason
             lead.refused_at_stage = changes.get("refused_at_stage", lead.refused_at_stage)
@@ -145,14 +170,14 @@ class LeadService:
         return lead
 
     def _change_status(self, lead: Lead, body: LeadUpdate) -> None:
-        if lead.status == LeadStatus.WON.value:
+        if lead.status == LeadStatus.WON:
             raise Conflict("the lead has a signed contract: its status follows its contracts")
         if body.status is LeadStatus.REFUSED:
-            lead.status = LeadStatus.REFUSED.value
+            lead.status = LeadStatus.REFUSED
             lead.refusal_reason = body.refusal_reason
             lead.refused_at_stage = body.refused_at_stage
         else:
-            lead.status = LeadStatus.ACTIVE.value
+            lead.status = LeadStatus.ACTIVE
             lead.refusal_reason = None
             lead.refused_at_stage = None
 
@@ -161,12 +186,26 @@ class LeadService:
     ) -> Lead:
         """Fold a duplicate lead into another: phones, calls and applications move."""
         if lead_id == into_id:
-            raise Unprocessable(
-                "a lead cannot be merged into itself",
-                errors=[{"loc": ["body", "into"], "msg": "must differ from the merged lead"}],
+            raise Unprocessable.at(
+                "body",
+                "into",
+                msg="must differ from the merged lead",
+                detail="a lead cannot be merged into itself",
             )
+        # Both rows locked, in id order, before anything is read: crossed merges (A into B and B
+        # into A at once) then run one after the other, and the second finds its source gone
+        # (404) instead of deadlocking or moving phones to a deleted lead.
+        await lead_repository.lock(session, [lead_id, into_id])
         source = await self.get_visible(session, lead_id, principal)
         target = await self.get_visible(session, into_id, principal)
+        if (
+            await lead_repository.first_open_application(session, source.id) is not None
+            and await lead_repository.first_open_application(session, target.id) is not None
+        ):
+            raise Conflict(
+                "both leads have an open application and a lead has at most one: "
+                "close one of them (lost) before merging"
+            )
         await lead_repository.move_children(session, source.id, target.id)
         for field in _COPIED_ON_MERGE:
             if getattr(target, field) is None:
@@ -174,8 +213,8 @@ class LeadService:
         target.owner_id = target.owner_id or source.owner_id
         if source.notes:
             target.notes = f"{target.notes}\n{source.notes}" if target.notes else source.notes
-        if source.status == LeadStatus.WON.value:
-            target.status = LeadStatus.WON.value
+        if source.status == LeadStatus.WON:
+            target.status = LeadStatus.WON
         target.search_text = lead_search_text(target.company, target.contact_name)
         target.updated_at = utcnow()
         # The bulk update moved the phones behind the ORM's back: reload before deleting.
@@ -196,52 +235,14 @@ class LeadService:
         self, session: AsyncSession, lead_id: str, principal: Principal
     ) -> list[TimelineEntry]:
         lead = await self.get_visible(session, lead_id, principal)
-        entries = [
-            TimelineEntry(
-                kind="call",
-                at=call.started_at,
-                id=call.id,
-                detail={
-                    "direction": call.direction,
-                    "status": call.status,
-                    "employee_id": call.employee_id,
-                    "talk_seconds": call.talk_seconds,
-                    "outcome": call.outcome,
-                    "script_id": call.script_id,
-                    "recording_status": recording_status,
-                },
-            )
-            for call, recording_status in await lead_repository.calls_with_recordings(
-                session, lead.id
-            )
-        ]
+        calls = await lead_repository.calls_with_recordings(session, lead.id)
+        entries = [TimelineEntry.of_call(call, recording) for call, recording in calls]
         for application, contract in await lead_repository.applications_with_contracts(
             session, lead.id
         ):
-            entries.append(
-                TimelineEntry(
-                    kind="application",
-                    at=application.created_at,
-                    id=application.id,
-                    detail={
-                        "status": application.status,
-                        "lost_reason": application.lost_reason,
-                        "closed_at": application.closed_at,
-                    },
-                )
-            )
+            entries.append(TimelineEntry.of_application(application))
             if contract is not None:
-                entries.append(
-                    TimelineEntry(
-                        kind="contract",
-                        at=contract.signed_at,
-                        id=contract.id,
-                        detail={
-                            "application_id": application.id,
-                            "amount": format_money(from_minor(contract.amount)),
-                        },
-                    )
-                )
+                entries.append(TimelineEntry.of_contract(contract))
         # Unknown times (a call that only ever sent its recording) go last.
         far = datetime.max.replace(tzinfo=utcnow().tzinfo)
         return sorted(entries, key=lambda entry: (entry.at or far, entry.kind, entry.id))
@@ -249,25 +250,37 @@ class LeadService:
     async def _owner_for(
         self, session: AsyncSession, owner_id: str | None, principal: Principal
     ) -> str | None:
-        if principal.is_manager:
+        scope = principal.scope
+        if not scope.reads_all:
             # A manager's leads are its own: it may not hand them to someone else.
-            if owner_id not in (None, principal.employee_id):
-                raise Forbidden("a manager key may only own leads itself")
-            return principal.employee_id
+            return scope.owner_of_new(owner_id)
         if owner_id is not None and await employee_repository.get(session, owner_id) is None:
-            raise Unprocessable(
-                f"employee {owner_id} does not exist",
-                errors=[{"loc": ["body", "owner_id"], "msg": "no such employee"}],
+            raise Unprocessable.at(
+                "body",
+                "owner_id",
+                msg="no such employee",
+                detail=f"employee {owner_id} does not exist",
             )
         return owner_id
 
     async def _check_phones_free(
-        self, session: AsyncSession, phones: Sequence[str], *, lead_id: str | None
+        self,
+        session: AsyncSession,
+        phones: Sequence[str],
+        *,
+        lead_id: str | None,
+        principal: Principal,
     ) -> None:
         owners = await lead_repository.leads_of_phones(session, phones)
         for phone, other in sorted(owners.items()):
-            if other != lead_id:
+            if other == lead_id:
+                continue
+            # The other lead is named only to a key that may read it: to a manager, a colleague's
+            # lead is not its business (the phone is taken, and that is all it learns).
+            scope = principal.scope
+            if scope.reads_all or await lead_repository.get_readable(session, other, scope):
                 raise Conflict(f"phone {phone} already belongs to lead {other}")
+            raise Conflict(f"phone {phone} already belongs to another lead")
 
     async def _flush(self, session: AsyncSession) -> None:
         try:
@@ -281,12 +294,39 @@ class ApplicationService:
     async def get_visible(
         self, session: AsyncSession, application_id: str, principal: Principal
     ) -> Application:
-        application = await lead_repository.get_application(session, application_id)
-        if application is None or not await lead_repository.is_visible(
-            session, application.lead_id, lead_scope(principal)
-        ):
+        application = await lead_repository.get_readable_application(
+            session, application_id, principal.scope
+        )
+        if application is None:
             raise NotFound(f"application {application_id} not found")
         return application
+
+    async def list_readable(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        filters: ApplicationFilters,
+        *,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> Sequence[Application]:
+        return await lead_repository.applications(
+            session, principal.scope, filters, limit=limit, after=after
+        )
+
+    async def contracts(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        filters: ContractFilters,
+        *,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> Sequence[tuple[Contract, str]]:
+        """Readable contracts, each with the id of its lead."""
+        return await lead_repository.contracts(
+            session, principal.scope, filters, limit=limit, after=after
+        )
 
     async def create(
         self, session: AsyncSession, body: ApplicationCreate, principal: Principal
@@ -296,10 +336,13 @@ class ApplicationService:
         if body.source_call_id is not None:
             call = await call_repository.get(session, body.source_call_id)
             if call is None or call.lead_id != lead.id:
-                raise Unprocessable(
-                    f"call {body.source_call_id} is not a call of lead {lead.id}",
-                    errors=[{"loc": ["body", "source_call_id"], "msg": "not a call of this lead"}],
+                raise Unprocessable.at(
+                    "body",
+                    "source_call_id",
+                    msg="not a call of this lead",
+                    detail=f"call {body.source_call_id} is not a call of lead {lead.id}",
                 )
+        await _no_other_open_application(session, lead.id)
         amount = body.estimated_amount
         application = Application(
             id=new_id("app"),
@@ -307,11 +350,11 @@ class ApplicationService:
             source_call_id=body.source_call_id,
             created_at=body.created_at or utcnow(),
             estimated_amount=to_minor(amount) if amount is not None else None,
-            status=ApplicationStatus.OPEN.value,
+            status=ApplicationStatus.OPEN,
             notes=body.notes,
         )
         lead_repository.add_application(session, application)
-        await session.flush()
+        await _flush_open_application(session, lead.id)
         return application
 
     async def update(
@@ -329,40 +372,45 @@ class ApplicationService:
             amount = body.estimated_amount
             application.estimated_amount = to_minor(amount) if amount is not None else None
         if body.status is not None:
-            if application.status == ApplicationStatus.WON.value:
+            if application.status == ApplicationStatus.WON:
                 raise Conflict("the application has a signed contract: it stays won")
             if body.status is ApplicationStatus.LOST:
                 closed_at = body.closed_at or utcnow()
                 _not_in_future(closed_at, "closed_at")
                 if closed_at < application.created_at:
-                    raise Unprocessable(
-                        "closed_at is before the application was created",
-                        errors=[{"loc": ["body", "closed_at"], "msg": "before created_at"}],
+                    raise Unprocessable.at(
+                        "body",
+                        "closed_at",
+                        msg="before created_at",
+                        detail="closed_at is before the application was created",
                     )
-                application.status = ApplicationStatus.LOST.value
+                application.status = ApplicationStatus.LOST
                 application.lost_reason = body.lost_reason
                 application.closed_at = closed_at
-            else:
-                application.status = ApplicationStatus.OPEN.value
+            elif application.status != ApplicationStatus.OPEN:
+                await _no_other_open_application(session, application.lead_id)
+                application.status = ApplicationStatus.OPEN
                 application.lost_reason = None
                 application.closed_at = None
-        await session.flush()
+        await _flush_open_application(session, application.lead_id)
         return application
 
     async def sign_contract(
         self, session: AsyncSession, body: ContractCreate, principal: Principal
-    ) -> Contract:
-        """A contract marks its application won and its lead won."""
+    ) -> tuple[Contract, str]:
+        """A contract marks its application won and its lead won; the contract and the lead id."""
         application = await self.get_visible(session, body.application_id, principal)
         _not_in_future(body.signed_at, "signed_at")
         if await lead_repository.contract_of(session, application.id) is not None:
             raise Conflict(f"application {application.id} already has a contract")
-        if application.status == ApplicationStatus.LOST.value:
+        if application.status == ApplicationStatus.LOST:
             raise Conflict(f"application {application.id} is lost; reopen it first")
         if body.signed_at < application.created_at:
-            raise Unprocessable(
-                "signed_at is before the application was created",
-                errors=[{"loc": ["body", "signed_at"], "msg": "before the application"}],
+            raise Unprocessable.at(
+                "body",
+                "signed_at",
+                msg="before the application",
+                detail="signed_at is before the application was created",
             )
         contract = Contract(
             id=new_id("ctr"),
@@ -371,17 +419,41 @@ class ApplicationService:
             amount=to_minor(body.amount),
             margin=to_minor(body.margin) if body.margin is not None else None,
         )
+        application_id, lead_id = application.id, application.lead_id
         lead_repository.add_contract(session, contract)
-        application.status = ApplicationStatus.WON.value
+        application.status = ApplicationStatus.WON
         application.closed_at = body.signed_at
-        lead = await lead_repository.get(session, application.lead_id)
-        assert lead is not None
-        lead.status = LeadStatus.WON.value
         try:
+            # Flushed here, not by the autoflush of the lead's lookup: a concurrent contract for
+            # the same application loses on the unique constraint, inside this try.
             await session.flush()
         except IntegrityError as exc:
-            raise Conflict(f"application {application.id} already has a contract") from exc
-        return contract
+            # The failed flush expired the rows: their ids were taken before it.
+            raise Conflict(f"application {application_id} already has a contract") from exc
+        lead = await lead_repository.get(session, lead_id)
+        assert lead is not None
+        lead.status = LeadStatus.WON
+        await session.flush()
+        return contract, lead_id
+
+
+async def _no_other_open_application(session: AsyncSession, lead_id: str) -> None:
+    other = await lead_repository.first_open_application(session, lead_id)
+    if other is not None:
+        raise Conflict(
+            f"lead {lead_id} already has an open application ({other.id}): a lead has at most "
+            "one open application at a time; close that one first"
+        )
+
+
+async def _flush_open_application(session: AsyncSession, lead_id: str) -> None:
+    """Flush, answering 409 when a concurrent request opened the lead's one open application."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"lead {lead_id} already has an open application: a lead has at most one at a time"
+        ) from exc
 
 
 class ScriptService:
@@ -391,13 +463,18 @@ class ScriptService:
                 f"a script named {body.name!r} exists; a new version is a new name, "
                 "e.g. 'First call v2'"
             )
-        script = Script(id=new_id("scr"), name=body.name, kind=body.kind.value, text=body.text)
+        script = Script(id=new_id("scr"), name=body.name, kind=body.kind, text=body.text)
         lead_repository.add_script(session, script)
         try:
             await session.flush()
         except IntegrityError as exc:
             raise Conflict(f"a script named {body.name!r} exists") from exc
         return script
+
+    async def list(
+        self, session: AsyncSession, *, limit: int, after_id: str | None
+    ) -> Sequence[Script]:
+        return await lead_repository.list_scripts(session, limit=limit, after_id=after_id)
 
     async def get(self, session: AsyncSession, script_id: str) -> Script:
         script = await lead_repository.get_script(session, script_id)

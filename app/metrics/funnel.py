@@ -1,7 +1,7 @@
-"""The five-stage cold-call funnel and its money (docs: METRICS.md), over one row per lead.
+"""The five-stage cold-call funnel and its money (docs/metrics.md), over one row per lead.
 
-The split (ARCHITECTURE.md, "Rules of the house"): SQL classifies each call's stage evidence and
-reduces a lead's calls to one ``LeadRow``; this module does everything else — the monotonic
+The split (docs/architecture.md, "Rules of the house"): SQL classifies each call's stage evidence
+and reduces a lead's calls to one ``LeadRow``; this module does everything else — the monotonic
 roll-up, cohort and activity modes, Wilson intervals, money, the forecast and grouping. It is pure:
 no database, no clock, no I/O, and never one object per call.
 
@@ -35,18 +35,32 @@ from decimal import Decimal, localcontext
 from typing import Literal, TypeAlias
 from zoneinfo import ZoneInfo
 
-from app.money import MINOR_UNITS, format_money, from_minor
+from app.metrics.figures import (
+    ECONOMICS_FIGURES,
+    FORECAST_FIGURES,
+    STAGE_NAMES,
+    STAGES,
+    ForecastRollUp,
+    RollUp,
+    compute,
+    ratio,
+)
+from app.metrics.schemas import (
+    Economics,
+    ForecastFigures,
+    FunnelFigures,
+    FunnelGroup,
+    JsonObject,
+    StageFigure,
+)
+from app.money import MINOR_UNITS, from_minor
 from app.settings.schemas import EconomicsSettings
 
 Mode: TypeAlias = Literal["cohort", "activity"]
 GroupBy: TypeAlias = Literal["employee", "campaign", "script", "week"]
 ForecastSource: TypeAlias = Literal["history", "prior"]
-JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
-JsonObject: TypeAlias = dict[str, JsonValue]
-
-STAGE_NAMES: tuple[str, ...] = ("reached", "conversation", "second_call", "application", "contract")
 WILSON_Z = 1.959963984540054
-"""``statistics.NormalDist().inv_cdf(0.975)``, written out as METRICS.md gives it."""
+"""``statistics.NormalDist().inv_cdf(0.975)``, written out as docs/metrics.md gives it."""
 
 APPLICATION_LOST = "lost"
 _SECONDS_PER_HOUR = 3600
@@ -198,106 +212,9 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 # --------------------------------------------------------------------------- outputs
 
 
-@dataclass(frozen=True, slots=True)
-class StageFigure:
-    stage: int
-    name: str
-    count: int
-    conversion: float | None
-    conversion_ci95: tuple[float, float] | None
-    cumulative: float | None
-
-    def to_json(self) -> JsonObject:
-        interval: JsonValue = None if self.conversion_ci95 is None else list(self.conversion_ci95)
-        return {
-            "stage": self.stage,
-            "name": self.name,
-            "count": self.count,
-            "conversion": self.conversion,
-            "conversion_ci95": interval,
-            "cumulative": self.cumulative,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ForecastFigures:
-    source: ForecastSource
-    open_applications: int
-    reference_win_rate: Decimal | None
-    reference_margin: Decimal | None
-    expected_margin: Decimal | None
-    expected_profit_per_call: Decimal | None
-    expected_profit_per_application: Decimal | None
-
-    def to_json(self) -> JsonObject:
-        rate = self.reference_win_rate
-        return {
-            "source": self.source,
-            "open_applications": self.open_applications,
-            "reference_win_rate": None if rate is None else float(rate),
-            "reference_margin": _money_json(self.reference_margin),
-            "expected_margin": _money_json(self.expected_margin),
-            "expected_profit_per_call": _money_json(self.expected_profit_per_call),
-            "expected_profit_per_application": _money_json(self.expected_profit_per_application),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Economics:
-    """Money unrounded (``Decimal``); rounded only by ``to_json``. ``None``: zero denominator."""
-
-    cost: Decimal
-    cost_per_dial: Decimal | None
-    applications: int
-    contracts: int
-    revenue: Decimal
-    margin: Decimal
-    avg_margin_per_contract: Decimal | None
-    margin_per_dial: Decimal | None
-    profit_per_call: Decimal | None
-    profit_per_application: Decimal | None
-    cost_per_application: Decimal | None
-    dials_per_application: float | None
-    break_even_cost_per_dial: Decimal | None
-    roi: Decimal | None
-    forecast: ForecastFigures | None
-
-    def to_json(self) -> JsonObject:
-        return {
-            "cost": _money_json(self.cost),
-            "cost_per_dial": _money_json(self.cost_per_dial),
-            "applications": self.applications,
-            "contracts": self.contracts,
-            "revenue": _money_json(self.revenue),
-            "margin": _money_json(self.margin),
-            "avg_margin_per_contract": _money_json(self.avg_margin_per_contract),
-            "margin_per_dial": _money_json(self.margin_per_dial),
-            "profit_per_call": _money_json(self.profit_per_call),
-            "profit_per_application": _money_json(self.profit_per_application),
-            "cost_per_application": _money_json(self.cost_per_application),
-            "dials_per_application": self.dials_per_application,
-            "break_even_cost_per_dial": _money_json(self.break_even_cost_per_dial),
-            "roi": None if self.roi is None else float(self.roi),
-            "forecast": None if self.forecast is None else self.forecast.to_json(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class FunnelFigures:
-    dials: int
-    leads_dialed: int
-    talk_seconds: int
-    stages: tuple[StageFigure, ...]
-    economics: Economics
-
-    def to_json(self) -> JsonObject:
-        return {
-            "dials": self.dials,
-            "leads_dialed": self.leads_dialed,
-            "talk_seconds": self.talk_seconds,
-            "stages": [stage.to_json() for stage in self.stages],
-            "economics": self.economics.to_json(),
-        }
+# The figures themselves are the typed response models of ``app/metrics/schemas.py``
+# (``FunnelFigures``, ``StageFigure``, ``Economics``, ``ForecastFigures``): money in them is
+# unrounded ``Decimal``, rounded only when serialised.
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +224,12 @@ class GroupFigures:
     figures: FunnelFigures
 
     def to_json(self) -> JsonObject:
-        return {"key": self.key, "label": self.label, **self.figures.to_json()}
+        return self.to_response().model_dump(mode="json")
+
+    def to_response(self) -> FunnelGroup:
+        return FunnelGroup.model_validate(
+            {"key": self.key, "label": self.label, **dict(self.figures)}
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,10 +243,6 @@ class FunnelResult:
         if self.groups is not None:
             body["groups"] = [group.to_json() for group in self.groups]
         return body
-
-
-def _money_json(value: Decimal | None) -> str | None:
-    return None if value is None else format_money(value)
 
 
 # --------------------------------------------------------------------------- forecast reference
@@ -453,14 +371,6 @@ def wilson_interval(successes: int, trials: int, z: float = WILSON_Z) -> tuple[f
     return lower, upper
 
 
-def _ratio(numerator: int, denominator: int) -> float | None:
-    return None if denominator == 0 else numerator / denominator
-
-
-def _per(amount: Decimal, count: int) -> Decimal | None:
-    return None if count == 0 else amount / count
-
-
 # --------------------------------------------------------------------------- the computation
 
 
@@ -503,7 +413,7 @@ def compute_funnel(
     applications: Sequence[ApplicationRow],
     reference_applications: Sequence[ApplicationRow],
 ) -> FunnelResult:
-    """The funnel of ``query`` (see the module's docstring and METRICS.md).
+    """The funnel of ``query`` (see the module's docstring and docs/metrics.md).
 
     ``leads`` may be any superset of the relevant cold leads: the cohort is chosen here by first
     dial, and in activity mode leads that contribute nothing to the period are dropped.
@@ -576,34 +486,34 @@ def _figures(
         sum(1 for lead in leads if window.holds(lead.reached_at[stage]))
         for stage in range(len(STAGE_NAMES))
     ]
-    dials = sum(lead.row.dials for lead in leads)
+    roll_up = _roll_up(query, settings, leads, leads_dialed, tuple(counts), reference)
     return FunnelFigures(
-        dials=dials,
-        leads_dialed=leads_dialed,
-        talk_seconds=sum(lead.row.talk_seconds for lead in leads),
+        dials=roll_up.dials,
+        leads_dialed=roll_up.leads_dialed,
+        talk_seconds=roll_up.talk_seconds,
         stages=_stage_figures(leads_dialed, counts, with_interval=query.mode == "cohort"),
-        economics=_economics(query, settings, leads, dials, reference),
+        economics=_economics(roll_up),
     )
 
 
 def _stage_figures(
     leads_dialed: int, counts: Sequence[int], *, with_interval: bool
-) -> tuple[StageFigure, ...]:
+) -> list[StageFigure]:
     figures = []
     previous = leads_dialed
-    for index, (name, count) in enumerate(zip(STAGE_NAMES, counts, strict=True)):
+    for stage, count in zip(STAGES, counts, strict=True):
         figures.append(
             StageFigure(
-                stage=index + 1,
-                name=name,
+                stage=stage.number,
+                name=stage.key,
                 count=count,
-                conversion=_ratio(count, previous),
+                conversion=ratio(count, previous),
                 conversion_ci95=wilson_interval(count, previous) if with_interval else None,
-                cumulative=_ratio(count, leads_dialed),
+                cumulative=ratio(count, leads_dialed),
             )
         )
         previous = count
-    return tuple(figures)
+    return figures
 
 
 def call_cost(
@@ -615,14 +525,17 @@ def call_cost(
     return telephony + labour
 
 
-def _economics(
+def _roll_up(
     query: FunnelQuery,
     settings: EconomicsSettings,
     leads: Sequence[_Lead],
-    dials: int,
+    leads_dialed: int,
+    stage_counts: tuple[int, ...],
     reference: ForecastReference | None,
-) -> Economics:
+) -> RollUp:
+    """The sums every figure of ``app/metrics/figures.py`` is a formula over."""
     window = _window(query)
+    dials = sum(lead.row.dials for lead in leads)
     cost = call_cost(
         settings,
         sum(lead.row.billable_minutes for lead in leads),
@@ -633,60 +546,46 @@ def _economics(
     contracts = _applications_where(
         leads, lambda a: window.holds(a.contract_signed_at) and a.created_at <= query.as_of
     )
-    revenue = sum((_contract_amount(a) for a in contracts), _ZERO)
     margin = sum((_contract_margin(a, settings) for a in contracts), _ZERO)
-    profit = margin - cost
-    count_a, count_k = len(applications), len(contracts)
     forecast = None
     if reference is not None:
         open_count = sum(1 for a in applications if _is_open_at(a, query.as_of))
-        forecast = _forecast(reference, open_count, margin, cost, dials, count_a)
-    return Economics(
+        extra = _expected_extra_margin(reference, open_count)
+        forecast = ForecastRollUp(
+            source=reference.source,
+            open_applications=open_count,
+            win_rate=reference.win_rate,
+            margin=reference.margin,
+            expected_margin=None if extra is None else margin + extra,
+        )
+    return RollUp(
+        dials=dials,
+        leads_dialed=leads_dialed,
+        talk_seconds=sum(lead.row.talk_seconds for lead in leads),
+        stage_counts=stage_counts,
         cost=cost,
-        cost_per_dial=_per(cost, dials),
-        applications=count_a,
-        contracts=count_k,
-        revenue=revenue,
+        applications=len(applications),
+        contracts=len(contracts),
+        revenue=sum((_contract_amount(a) for a in contracts), _ZERO),
         margin=margin,
-        avg_margin_per_contract=_per(margin, count_k),
-        margin_per_dial=_per(margin, dials),
-        profit_per_call=_per(profit, dials),
-        profit_per_application=_per(profit, count_a),
-        cost_per_application=_per(cost, count_a),
-        dials_per_application=_ratio(dials, count_a),
-        break_even_cost_per_dial=_per(margin, dials),
-        roi=None if cost == 0 else profit / cost,
         forecast=forecast,
     )
+
+
+def _economics(roll_up: RollUp) -> Economics:
+    """Every economics and forecast figure is its formula in the figures table."""
+    forecast = None
+    if roll_up.forecast is not None:
+        forecast = ForecastFigures.model_validate(
+            {"source": roll_up.forecast.source, **compute(FORECAST_FIGURES, roll_up)}
+        )
+    return Economics.model_validate({**compute(ECONOMICS_FIGURES, roll_up), "forecast": forecast})
 
 
 def _applications_where(
     leads: Sequence[_Lead], keep: Callable[[ApplicationRow], bool]
 ) -> list[ApplicationRow]:
     return [a for lead in leads for a in lead.applications if keep(a)]
-
-
-def _forecast(
-    reference: ForecastReference,
-    open_applications: int,
-    margin: Decimal,
-    cost: Decimal,
-    dials: int,
-    applications: int,
-) -> ForecastFigures:
-    extra = _expected_extra_margin(reference, open_applications)
-    expected = None if extra is None else margin + extra
-    return ForecastFigures(
-        source=reference.source,
-        open_applications=open_applications,
-        reference_win_rate=reference.win_rate,
-        reference_margin=reference.margin,
-        expected_margin=expected,
-        expected_profit_per_call=None if expected is None else _per(expected - cost, dials),
-        expected_profit_per_application=(
-            None if expected is None else _per(expected - cost, applications)
-        ),
-    )
 
 
 # --------------------------------------------------------------------------- grouping

@@ -1,4 +1,4 @@
-"""The SQL half of the funnel: stage evidence classified per METRICS.md, one row per lead.
+"""The SQL half of the funnel: stage evidence classified per docs/metrics.md, one row per lead.
 
 The database does the counting (the rules are written as SQL expressions below, mirroring
 ``tests/metrics/reference.py``); ``app.metrics.funnel`` does the rest in Python. Nothing here holds
@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     Subquery,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -30,15 +32,19 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from app.auth.scope import Scope
+from app.calls.events import CallStatus, Direction
 from app.calls.models import Call
 from app.calls.outcomes import Outcome
+from app.calls.repository import readable_calls
 from app.dialect import dialect_of, epoch_seconds
 from app.employees.models import Employee
 from app.leads.models import Application, Contract, Lead, Script
+from app.leads.repository import lead_belongs_to
+from app.metrics.figures import CallRollUp
 from app.metrics.funnel import ApplicationRow, FunnelQuery, WeekSlice
 from app.money import to_minor
 from app.settings.schemas import EconomicsSettings
-from app.webhooks.providers.base import CallStatus, Direction
 
 NOT_REACHED = (Outcome.NO_ANSWER, Outcome.VOICEMAIL, Outcome.WRONG_NUMBER)
 NEGATIVE = (*NOT_REACHED, Outcome.SECRETARY)
@@ -70,7 +76,7 @@ class LeadFacts:
     talk_seconds: int
     billable_minutes: int
     labour_minor_seconds: int
-    belongs_to: str | None  # owner, else the first dialler (METRICS.md → Grouping)
+    belongs_to: str | None  # owner, else the first dialler (docs/metrics.md → Grouping)
     belongs_to_name: str | None
     campaign: str | None
     script_id: str | None  # of the first reached call
@@ -81,14 +87,24 @@ LeadSelection = Sequence[str] | Select[Any] | None
 
 
 def known_calls(
-    settings: EconomicsSettings, as_of: datetime, lead_ids: LeadSelection = None
+    settings: EconomicsSettings,
+    as_of: datetime,
+    lead_ids: LeadSelection = None,
+    *,
+    standard_rate: bool = False,
 ) -> Select[tuple[object, ...]]:
-    """Calls that take part (a lead, not internal, a known start) by ``as_of``, with their flags."""
+    """Calls that take part (a lead, not internal, a known start) by ``as_of``, with their flags.
+
+    ``standard_rate`` costs every call's labour at ``labor_cost_per_hour``, whoever made it: for
+    keys that may not read hourly costs (managers), whose leads hold colleagues' calls too. With
+    each caller's own rate, a colleague's rate would follow from the funnel's ``cost`` and the
+    call's readable durations.
+    """
     thresholds = settings.thresholds
     talk = func.coalesce(Call.talk_seconds, 0)
     duration = func.coalesce(Call.duration_seconds, 0)
-    answered = Call.status == CallStatus.ANSWERED.value
-    outbound = Call.direction == Direction.OUTBOUND.value
+    answered = Call.status == CallStatus.ANSWERED
+    outbound = Call.direction == Direction.OUTBOUND
     reached = and_(answered, talk >= thresholds.reached_s, _outcome_not_in(NOT_REACHED))
     stage2 = or_(
         Call.outcome.in_(_values(STAGE2_TAGS)),
@@ -112,19 +128,23 @@ def known_calls(
             duration.label("duration"),
             case((reached, 1), else_=0).label("reached"),
             case((stage2, 1), else_=0).label("stage2"),
-            # What a call costs, as integers (METRICS.md → Money): billable minutes are
+            # What a call costs, as integers (docs/metrics.md → Money): billable minutes are
             # ceil(talk / 60) of outbound calls; labour is rate × (duration + wrap-up if answered)
             # in minor-unit-seconds.
             case((outbound, (talk + 59) // 60), else_=0).label("billable_minutes"),
             (
-                func.coalesce(Employee.hourly_cost, default_rate)
+                (
+                    literal(default_rate, BigInteger)
+                    if standard_rate
+                    else func.coalesce(Employee.hourly_cost, default_rate)
+                )
                 * (duration + case((answered, settings.wrapup_seconds), else_=0))
             ).label("labour"),
         )
         .outerjoin(Employee, Employee.id == Call.employee_id)
         .where(
             Call.lead_id.is_not(None),
-            Call.direction != Direction.INTERNAL.value,
+            Call.direction != Direction.INTERNAL,
             Call.started_at.is_not(None),
             Call.started_at <= as_of,
         )
@@ -141,6 +161,7 @@ def _evidence(
     lead_ids: LeadSelection = None,
     periods: Sequence[tuple[datetime, datetime]] = (),
     scope_is_period: bool = False,
+    standard_rate: bool = False,
 ) -> Subquery:
     """One row per lead with calls: the earliest evidence of stages 1–3, the first dial, and per
     period ``n`` of ``periods`` whether the lead was dialled in it (``dialled_n``) and the integer
@@ -151,7 +172,7 @@ def _evidence(
     reached call to every call of the lead, then one GROUP BY reduces. (Joining per-lead subqueries
     of a CTE back to it made PostgreSQL guess one row per side and nest loops: minutes at 100k.)
     """
-    calls = known_calls(settings, as_of, lead_ids).subquery("known")
+    calls = known_calls(settings, as_of, lead_ids, standard_rate=standard_rate).subquery("known")
     thresholds = settings.thresholds
 
     def first(value: ColumnElement[Any], flag: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -239,7 +260,11 @@ async def lead_facts(
 
 
 async def lead_facts_of(
-    session: AsyncSession, funnel_queries: Sequence[FunnelQuery], settings: EconomicsSettings
+    session: AsyncSession,
+    funnel_queries: Sequence[FunnelQuery],
+    settings: EconomicsSettings,
+    *,
+    standard_rate: bool = False,
 ) -> list[list[LeadFacts]]:
     """``lead_facts`` of several queries in one evidence pass, which sorts every call it reads.
 
@@ -259,6 +284,7 @@ async def lead_facts_of(
         lead_ids=_cohort(query) if query.mode == "cohort" else _active_leads(funnel_queries),
         periods=[(q.start, q.end) for q in funnel_queries],
         scope_is_period=query.mode == "activity",
+        standard_rate=standard_rate,
     )
     e = evidence.c
     # Which query's leads each row is, when there are several: another period's lead would
@@ -267,7 +293,7 @@ async def lead_facts_of(
         e.lead_id.in_(_active_leads([q])).label(f"member_{n}")
         for n, q in enumerate(funnel_queries if others else ())
     ]
-    owner = func.coalesce(Lead.owner_id, e.first_dialler)
+    owner = lead_belongs_to(e.first_dialler)
     statement = (
         select(
             evidence,
@@ -311,11 +337,12 @@ async def lead_facts_of(
 
 
 def lead_stage_query(
-    settings: EconomicsSettings, as_of: datetime, lead_ids: Sequence[str] | None = None
+    settings: EconomicsSettings, as_of: datetime, lead_ids: LeadSelection = None
 ) -> Subquery:
     """(lead_id, stage) for the leads with any evidence by ``as_of``: 1–5, the highest reached.
 
-    ``lead_ids`` limits the work to those leads (a page of the leads list).
+    ``lead_ids`` limits the work to those leads (a page of the leads list, or a subquery: the
+    leads of the scored calls in ``app.quality``).
     """
     e = _evidence(settings, as_of, lead_ids=lead_ids).c
     of_leads = [] if lead_ids is None else [Application.lead_id.in_(lead_ids)]
@@ -366,7 +393,7 @@ def _cohort(query: FunnelQuery) -> Select[Any]:
     return (
         select(Call.lead_id)
         .where(
-            Call.direction == Direction.OUTBOUND.value,
+            Call.direction == Direction.OUTBOUND,
             Call.lead_id.is_not(None),
             Call.started_at <= query.as_of,
         )
@@ -413,10 +440,12 @@ async def week_sums(
     query: FunnelQuery,
     settings: EconomicsSettings,
     slices: Sequence[WeekSlice],
+    *,
+    standard_rate: bool = False,
 ) -> list[tuple[str, str, bool, int, int, int, int]]:
     """(lead, week key, dialled, dials, talk, billable minutes, labour) per lead and week slice."""
     await _without_jit(session)
-    calls = known_calls(settings, query.as_of).cte("known")
+    calls = known_calls(settings, query.as_of, standard_rate=standard_rate).cte("known")
     week = case(
         *((and_(calls.c.started_at >= s.start, calls.c.started_at < s.end), s.key) for s in slices),
         else_=None,
@@ -447,7 +476,7 @@ async def application_rows(session: AsyncSession, as_of: datetime) -> list[Appli
     # grouping every outbound call by lead.
     cold = exists().where(
         Call.lead_id == Application.lead_id,
-        Call.direction == Direction.OUTBOUND.value,
+        Call.direction == Direction.OUTBOUND,
         Call.started_at <= as_of,
     )
     statement = (
@@ -480,12 +509,7 @@ class CallCounts:
     bucket: int | None  # epoch // BUCKET_SECONDS, when bucketed by time
     employee_id: str | None
     employee_name: str | None
-    calls: int
-    outbound: int
-    inbound: int
-    answered: int
-    talk_seconds: int
-    missed_inbound: int
+    sums: CallRollUp  # what the call figures are computed from
 
 
 async def call_counts(
@@ -495,11 +519,11 @@ async def call_counts(
     *,
     by_employee: bool,
     by_time: bool,
-    employee_id: str | None,
+    scope: Scope,
 ) -> list[CallCounts]:
-    """Calls started in ``[start, end)`` counted per employee and/or quarter-hour bucket."""
-    answered = Call.status == CallStatus.ANSWERED.value
-    inbound = Call.direction == Direction.INBOUND.value
+    """Calls ``scope`` may read started in ``[start, end)``, per employee and/or quarter hour."""
+    answered = Call.status == CallStatus.ANSWERED
+    inbound = Call.direction == Direction.INBOUND
     keys: list[ColumnElement[Any] | QueryableAttribute[Any]] = []
     if by_time:
         keys.append((epoch_seconds(Call.started_at) // BUCKET_SECONDS).label("bucket"))
@@ -509,7 +533,7 @@ async def call_counts(
         select(
             *keys,
             func.count(),
-            func.sum(case((Call.direction == Direction.OUTBOUND.value, 1), else_=0)),
+            func.sum(case((Call.direction == Direction.OUTBOUND, 1), else_=0)),
             func.sum(case((inbound, 1), else_=0)),
             func.sum(case((answered, 1), else_=0)),
             func.sum(func.coalesce(Call.talk_seconds, 0)),
@@ -518,8 +542,9 @@ async def call_counts(
         .outerjoin(Employee, Employee.id == Call.employee_id)
         .where(Call.started_at >= start, Call.started_at < end)
     )
-    if employee_id is not None:
-        statement = statement.where(Call.employee_id == employee_id)
+    readable = readable_calls(scope)
+    if readable is not None:
+        statement = statement.where(readable)
     if keys:
         statement = statement.group_by(*keys)
     rows = []
@@ -527,10 +552,7 @@ async def call_counts(
         values = list(row)
         bucket = int(values.pop(0)) if by_time else None
         employee, name = (values.pop(0), values.pop(0)) if by_employee else (None, None)
-        calls, outbound, inbound_count, answered_count, talk, missed = (int(v or 0) for v in values)
-        rows.append(
-            CallCounts(
-                bucket, employee, name, calls, outbound, inbound_count, answered_count, talk, missed
-            )
-        )
+        # In CallRollUp's order: calls, outbound, inbound, answered, talk, missed inbound.
+        sums = CallRollUp(*(int(value or 0) for value in values))
+        rows.append(CallCounts(bucket, employee, name, sums))
     return rows

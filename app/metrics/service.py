@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.service import Principal
 from app.errors import Unprocessable
 from app.metrics import queries
+from app.metrics.figures import CALL_FIGURES, CallRollUp, compute
 from app.metrics.funnel import (
     FunnelQuery,
     FunnelResult,
@@ -24,7 +25,7 @@ from app.metrics.funnel import (
     compute_funnel,
     week_slices,
 )
-from app.metrics.schemas import CallStats, CallStatsResponse, FunnelResponse, Period
+from app.metrics.schemas import CallPeriod, CallStats, CallStatsResponse, FunnelResponse, Period
 from app.periods import query_instant
 from app.settings.schemas import EconomicsSettings
 
@@ -51,7 +52,7 @@ class FunnelAnswer:
 
 
 def _unprocessable(name: str, message: str) -> Unprocessable:
-    return Unprocessable(message, errors=[{"loc": ["query", name], "msg": message}])
+    return Unprocessable.at("query", name, msg=message)
 
 
 def resolve_period(
@@ -89,8 +90,8 @@ class MetricsService:
         return FunnelResponse(
             period=answer.period,
             currency=settings.currency,
-            total=answer.result.total.to_json(),
-            groups=None if groups is None else [group.to_json() for group in groups],
+            total=answer.result.total,
+            groups=None if groups is None else [group.to_response() for group in groups],
         )
 
     async def funnel_result(
@@ -119,7 +120,11 @@ class MetricsService:
         assert settings.timezone is not None
         zone = ZoneInfo(settings.timezone)
         funnel_queries = [self._query(params, zone, now) for params in funnels]
-        facts_of = await queries.lead_facts_of(session, funnel_queries, settings)
+        # A key that may not read hourly costs sees every call costed at the standard rate.
+        standard_rate = not principal.scope.reads_costs
+        facts_of = await queries.lead_facts_of(
+            session, funnel_queries, settings, standard_rate=standard_rate
+        )
         as_of = funnel_queries[0].as_of
         applications = await queries.application_rows(session, as_of)
         since = as_of - timedelta(days=settings.forecast.reference_days)
@@ -127,15 +132,18 @@ class MetricsService:
         reference = [a for a in applications if since <= a.created_at < as_of]
         answers = []
         for params, query, all_facts in zip(funnels, funnel_queries, facts_of, strict=True):
-            # Filters select leads by the grouping rule; a manager always sees its own leads.
-            owner = principal.employee_id if principal.is_manager else params.employee_id
+            # Leads are selected by whom they belong to (the grouping rule): the scope's, then the
+            # employee asked for (a manager's scope is already its own).
+            scope = principal.scope
+            employee = scope.requested_employee(params.employee_id)
             facts = [
                 fact
                 for fact in all_facts
-                if (owner is None or fact.belongs_to == owner)
+                if scope.admits(fact.belongs_to)
+                and (employee is None or fact.belongs_to == employee)
                 and (params.campaign is None or fact.campaign == params.campaign)
             ]
-            weeks = await self._weeks(session, query, settings)
+            weeks = await self._weeks(session, query, settings, standard_rate=standard_rate)
             rows = [self._row(fact, query.group_by, weeks.get(fact.lead_id, ())) for fact in facts]
             selected = {fact.lead_id for fact in facts}
             result = compute_funnel(
@@ -169,13 +177,20 @@ class MetricsService:
         return FunnelQuery(params.mode, start, end, as_of, zone, params.group_by)
 
     async def _weeks(
-        self, session: AsyncSession, query: FunnelQuery, settings: EconomicsSettings
+        self,
+        session: AsyncSession,
+        query: FunnelQuery,
+        settings: EconomicsSettings,
+        *,
+        standard_rate: bool = False,
     ) -> dict[str, tuple[WeekSums, ...]]:
         if query.mode != "activity" or query.group_by != "week":
             return {}
         slices = week_slices(query.start, query.end, query.zone)
         by_lead: defaultdict[str, list[WeekSums]] = defaultdict(list)
-        for lead_id, *sums in await queries.week_sums(session, query, settings, slices):
+        for lead_id, *sums in await queries.week_sums(
+            session, query, settings, slices, standard_rate=standard_rate
+        ):
             by_lead[lead_id].append(WeekSums(*sums))  # type: ignore[arg-type]
         return {lead_id: tuple(weeks) for lead_id, weeks in by_lead.items()}
 
@@ -220,7 +235,7 @@ class MetricsService:
             finish,
             by_employee=group_by == "employee",
             by_time=group_by in ("day", "hour", "weekday", "weekday_hour"),
-            employee_id=principal.employee_id if principal.is_manager else None,
+            scope=principal.scope,
         )
         groups: dict[str | None, list[queries.CallCounts]] = defaultdict(list)
         labels: dict[str | None, str | None] = {}
@@ -232,7 +247,7 @@ class MetricsService:
         # dates, employees by id.
         ordered = sorted(groups, key=lambda key: (key is None, key or ""))
         return CallStatsResponse(
-            period={"from": begin, "to": finish, "timezone": zone.key},
+            period=CallPeriod(from_=begin, to=finish, timezone=zone.key),
             total=_call_stats(rows),
             groups=None
             if group_by is None
@@ -261,21 +276,8 @@ def _call_group(
 def _call_stats(
     rows: list[queries.CallCounts], *, key: str | None = None, label: str | None = None
 ) -> CallStats:
-    calls = sum(r.calls for r in rows)
-    answered = sum(r.answered for r in rows)
-    talk = sum(r.talk_seconds for r in rows)
-    return CallStats(
-        key=key,
-        label=label,
-        calls=calls,
-        outbound=sum(r.outbound for r in rows),
-        inbound=sum(r.inbound for r in rows),
-        answered=answered,
-        answer_rate=answered / calls if calls else None,
-        talk_seconds=talk,
-        avg_talk_seconds=talk / answered if answered else None,
-        missed_inbound=sum(r.missed_inbound for r in rows),
-    )
+    sums = CallRollUp.total(row.sums for row in rows)
+    return CallStats.model_validate({"key": key, "label": label, **compute(CALL_FIGURES, sums)})
 
 
 metrics_service = MetricsService()

@@ -1,18 +1,19 @@
 """Recording downloads: one guarded path from a provider's file to storage, for every provider.
 
-A provider module says what to ask for (``RecordingPlan``); this module asks safely:
+The provider's adapter says what to ask for (``ProviderAdapter.recording_plan``); this module asks
+safely:
 
 - Every hop, redirects included, must be https to a host on the provider's allow-list (plain http
   too when private hosts are allowed, which is for tests and closed networks only). Redirects are
   followed here, at most ``MAX_REDIRECTS``, and credentials (a signed form, an ``Authorization``
   header) go to the first origin only.
-- No private, loopback, link-local, reserved or multicast address is contacted. The client from
-  ``make_http_client`` resolves each host itself, checks every address, and connects to the
-  address it checked, so a name that resolves differently the second time (DNS rebinding) gains
-  nothing; TLS still verifies the certificate against the host name. The downloader checks before
-  each hop as well, which refuses early, with a clear message, whatever client it was given.
-- The file must be audio; it is streamed to a temporary file under a size cap while its sha256 is
-  computed, and moved into storage only when complete. The temporary file never outlives a failure.
+- No private, loopback, link-local, reserved or multicast address is contacted: the client from
+  ``app.recordings.http_client.make_http_client`` checks every address it connects to (DNS
+  rebinding included), and the downloader checks before each hop as well, which refuses early,
+  with a clear message, whatever client it was given.
+- The file must be audio (``app.recordings.audio``); it is streamed to a temporary file under a
+  size cap while its sha256 is computed, and moved into storage only when complete. The temporary
+  file never outlives a failure.
 
 Every failure is a ``RecordingFetchError`` that says whether retrying can help. Its message names
 hosts and HTTP statuses, never a URL's path or query (one-time links) nor a secret.
@@ -22,23 +23,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
-import ipaddress
 import json
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpcore
 import httpx
-import mutagen
 
-from app.config import Settings
+from app.recordings.audio import AUDIO_TYPES, OCTET_STREAM, SNIFF_BYTES, duration_seconds, sniff
+from app.recordings.errors import RecordingFetchError
+from app.recordings.http_client import Resolver, checked_addresses, host_allowed, system_resolver
 from app.recordings.storage import RecordingStorage
-from app.webhooks.providers import generic, mango, twilio, zadarma
+from app.webhooks.providers import ADAPTERS
 from app.webhooks.providers.base import (
+    LocalRecording,
     ProviderConfig,
     RecordingNotReadyError,
     RecordingPlan,
@@ -55,59 +54,6 @@ _BODY_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding"
 _MAX_ANSWER_BYTES = 64 * 1024
 _MAX_PROVIDER_TEXT = 160
 
-# The audio types callfunnel keeps, with the file extension each is stored under.
-_AUDIO_TYPES: Mapping[str, str] = {
-    "audio/mpeg": "mp3",
-    "audio/mp3": "mp3",
-    "audio/mpeg3": "mp3",
-    "audio/x-mpeg": "mp3",
-    "audio/x-mpeg-3": "mp3",
-    "audio/x-mp3": "mp3",
-    "audio/wav": "wav",
-    "audio/wave": "wav",
-    "audio/x-wav": "wav",
-    "audio/vnd.wave": "wav",
-    "audio/ogg": "ogg",
-    "audio/opus": "ogg",
-    "audio/mp4": "m4a",
-    "audio/m4a": "m4a",
-    "audio/x-m4a": "m4a",
-}
-# Storage buckets and CDNs behind providers often label every file this way, and no provider
-# promises a content type. Such a file is kept only when its first bytes are an audio container,
-# under the type those bytes show.
-_OCTET_STREAM = "application/octet-stream"
-_SNIFF_BYTES = 12
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-# (host, port) → the IP addresses the host stands for; raises OSError when it cannot tell.
-Resolver = Callable[[str, int], Awaitable[Iterable[str]]]
-
-# NAT64's well-known prefix reaches the IPv4 address in its last 32 bits.
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-_SocketOption = (
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
-)
-
-PlanBuilder = Callable[[ProviderConfig, RecordingTarget], RecordingPlan]
-_PLANS: Mapping[str, PlanBuilder] = {
-    "mango": mango.recording_plan,
-    "zadarma": zadarma.recording_plan,
-    "novofon": functools.partial(zadarma.recording_plan, api_url=zadarma.NOVOFON_API_URL),
-    "twilio": twilio.recording_plan,
-    "generic": generic.recording_plan,
-}
-
-
-class RecordingFetchError(Exception):
-    """A recording could not be downloaded; ``retryable`` says whether asking again can help."""
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-
 
 @dataclass(frozen=True, slots=True)
 class StoredRecording:
@@ -119,167 +65,6 @@ class StoredRecording:
     duration_seconds: int | None = None
 
 
-# --- where a download may go ---------------------------------------------------------------------
-
-
-async def system_resolver(host: str, port: int) -> list[str]:
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def _is_public(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address):
-        # What such an address reaches is the IPv4 address inside it.
-        if address.ipv4_mapped is not None:
-            return _is_public(address.ipv4_mapped)
-        if address.sixtofour is not None:
-            return _is_public(address.sixtofour)
-        if address in _NAT64:
-            return _is_public(ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF))
-    return address.is_global and not address.is_multicast
-
-
-async def _checked_addresses(
-    host: str, port: int, resolver: Resolver, *, allow_private: bool
-) -> list[IPAddress]:
-    """The addresses ``host`` stands for; ``OSError`` when DNS cannot tell.
-
-    One address that is not public refuses the host: a name mixing public and private answers is
-    broken or hostile, and trying only its public addresses would hide which.
-    """
-    try:
-        addresses: list[IPAddress] = [ipaddress.ip_address(host)]
-    except ValueError:
-        addresses = [ipaddress.ip_address(address) for address in await resolver(host, port)]
-    if not addresses:
-        raise OSError(f"{host} has no address")
-    if not allow_private:
-        for address in addresses:
-            if not _is_public(address):
-                raise RecordingFetchError(
-                    f"refused {host}: {address} is not a public address", retryable=False
-                )
-    return addresses
-
-
-def _host_allowed(host: str, pattern: str) -> bool:
-    """``*.example.com`` allows example.com and every name under it; anything else is exact."""
-    host, pattern = host.lower().rstrip("."), pattern.lower().rstrip(".")
-    if pattern.startswith("*."):
-        domain = pattern[2:]
-        # "*.com" would allow a whole top-level domain: never what an allow-list means.
-        return "." in domain and (host == domain or host.endswith("." + domain))
-    return host == pattern
-
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to addresses it has resolved and checked itself."""
-
-    def __init__(
-        self,
-        resolver: Resolver,
-        *,
-        allow_private: bool,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self._resolver = resolver
-        self._allow_private = allow_private
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[_SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            addresses = await _checked_addresses(
-                host, port, self._resolver, allow_private=self._allow_private
-            )
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}") from exc
-        options = None if socket_options is None else list(socket_options)
-
-        async def connect(address: IPAddress) -> httpcore.AsyncNetworkStream:
-            return await self._inner.connect_tcp(
-                str(address),
-                port,
-                timeout=timeout,
-                local_address=local_address,
-                socket_options=options,
-            )
-
-        for address in addresses[:-1]:
-            with contextlib.suppress(httpcore.ConnectError):
-                return await connect(address)
-        return await connect(addresses[-1])
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
-        super().__init__(trust_env=False)
-        # httpx has no parameter for the pool's network backend, so its pool is replaced by one
-        # that connects through the guard. No connection limit: the worker's batch bounds it.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=None,
-            keepalive_expiry=5.0,
-            network_backend=backend,
-        )
-
-
-def make_http_client(settings: Settings, *, resolver: Resolver | None = None) -> httpx.AsyncClient:
-    """The client recordings are downloaded with: it never reaches a non-public address unless
-    ``recordings_allow_private_hosts``, and never follows a redirect by itself."""
-    backend = _GuardedBackend(
-        resolver or system_resolver, allow_private=settings.recordings_allow_private_hosts
-    )
-    connect = settings.recordings_connect_timeout_seconds
-    read = settings.recordings_read_timeout_seconds
-    return httpx.AsyncClient(
-        transport=_GuardedTransport(backend),
-        timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
-        follow_redirects=False,
-        # No proxy and no .netrc credentials from the environment.
-        trust_env=False,
-        headers={"user-agent": "callfunnel"},
-    )
-
-
-# --- what is downloaded --------------------------------------------------------------------------
-
-
-def _duration_seconds(path: Path) -> int | None:
-    """The length the audio container states; None when it states none (or is not parseable)."""
-    try:
-        audio = mutagen.File(path)
-    except mutagen.MutagenError:
-        return None
-    length = getattr(getattr(audio, "info", None), "length", None)
-    return round(length) if isinstance(length, int | float) and length > 0 else None
-
-
-def _sniff(head: bytes) -> tuple[str, str] | None:
-    """(content type, extension) of a file whose first bytes are a known audio container."""
-    if head.startswith(b"ID3"):
-        return "audio/mpeg", "mp3"
-    # An MPEG audio frame header; layer bits 00 would be AAC's ADTS, not MP3.
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:
-        return "audio/mpeg", "mp3"
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
-        return "audio/wav", "wav"
-    if head.startswith(b"OggS"):
-        return "audio/ogg", "ogg"
-    if head[4:8] == b"ftyp":
-        return "audio/mp4", "m4a"
-    return None
-
-
 def _media_type(response: httpx.Response) -> str:
     media_type: str = response.headers.get("content-type", "")
     return media_type.split(";")[0].strip().lower()
@@ -287,7 +72,7 @@ def _media_type(response: httpx.Response) -> str:
 
 def _is_file(response: httpx.Response) -> bool:
     media_type = _media_type(response)
-    return media_type in _AUDIO_TYPES or media_type == _OCTET_STREAM
+    return media_type in AUDIO_TYPES or media_type == OCTET_STREAM
 
 
 def _content_length(response: httpx.Response) -> int | None:
@@ -319,6 +104,16 @@ def _network_errors(host: str) -> Iterator[None]:
         yield
     except httpx.TimeoutException as exc:
         raise RecordingFetchError(f"timed out talking to {host}", retryable=True) from exc
+    except httpx.RemoteProtocolError as exc:
+        # httpx parses a redirect's Location while sending, even with redirects off: a malformed
+        # one surfaces here, and asking again would only get the same answer.
+        if "location" in str(exc).lower():
+            raise RecordingFetchError(
+                f"{host} redirected to an invalid URL", retryable=False
+            ) from None
+        raise RecordingFetchError(
+            f"connection to {host} failed ({type(exc).__name__})", retryable=True
+        ) from exc
     except httpx.TransportError as exc:
         raise RecordingFetchError(
             f"connection to {host} failed ({type(exc).__name__})", retryable=True
@@ -390,21 +185,56 @@ class RecordingDownloader:
         source_url: str | None,
         provider_call_id: str,
     ) -> StoredRecording:
-        build_plan = _PLANS.get(provider)
-        if build_plan is None:
+        adapter = ADAPTERS.get(provider)
+        if adapter is None:
             raise RecordingFetchError(
                 f"recordings of provider {provider[:40]!r} cannot be downloaded", retryable=False
             )
         target = RecordingTarget(
-            provider_ref=provider_ref, source_url=source_url, provider_call_id=provider_call_id
+            provider=provider,
+            provider_ref=provider_ref,
+            source_url=source_url,
+            provider_call_id=provider_call_id,
         )
         # The provider's words may quote the request; "from None" keeps them out of tracebacks.
         try:
-            return await self._carry_out(build_plan(config, target))
+            plan = adapter.recording_plan(config, target)
+            if isinstance(plan, LocalRecording):
+                return await self._store_local(plan.path)
+            return await self._carry_out(plan)
         except RecordingNotReadyError as exc:
             raise RecordingFetchError(_provider_text(str(exc), config), retryable=True) from None
         except RecordingSourceError as exc:
             raise RecordingFetchError(_provider_text(str(exc), config), retryable=False) from None
+
+    async def _store_local(self, path: Path) -> StoredRecording:
+        """Copy a PBX's local file (already checked to be inside its folder) into storage, under
+        the same size cap and audio check as a download; the PBX's file is left as it was."""
+        size = await asyncio.to_thread(lambda: path.stat().st_size)
+        if size > self._max_bytes:
+            raise self._too_large(size)
+        if size == 0:
+            raise RecordingFetchError("the recording file is empty", retryable=True)
+        temp = self._storage.temp_path()
+        try:
+            head = await asyncio.to_thread(_copy_capped, path, temp, self._max_bytes)
+            sniffed = sniff(head[0])
+            if sniffed is None:
+                raise RecordingFetchError(
+                    "the recording file is not a supported audio format", retryable=False
+                )
+            content_type, extension = sniffed
+            duration = await asyncio.to_thread(duration_seconds, temp)
+            key = await self._storage.save(temp, extension=extension)
+        finally:
+            await asyncio.to_thread(temp.unlink, missing_ok=True)
+        return StoredRecording(
+            storage_key=key,
+            content_type=content_type,
+            size_bytes=head[1],
+            sha256=head[2],
+            duration_seconds=duration,
+        )
 
     async def _carry_out(self, plan: RecordingPlan) -> StoredRecording:
         request = self._request(plan.method, plan.url, plan.headers, plan.body)
@@ -465,14 +295,14 @@ class RecordingDownloader:
                 f"refused {url.scheme or 'a scheme-less'} URL to {host}: only https is allowed",
                 retryable=False,
             )
-        if not any(_host_allowed(host, pattern) for pattern in hosts):
+        if not any(host_allowed(host, pattern) for pattern in hosts):
             raise RecordingFetchError(
                 f"{host or 'a URL without a host'} is not an allowed recording host",
                 retryable=False,
             )
         port = url.port or (443 if url.scheme == "https" else 80)
         try:
-            await _checked_addresses(host, port, self._resolver, allow_private=self._allow_private)
+            await checked_addresses(host, port, self._resolver, allow_private=self._allow_private)
         except OSError:
             raise RecordingFetchError(f"cannot resolve {host}", retryable=True) from None
         return host
@@ -498,8 +328,8 @@ class RecordingDownloader:
     async def _store(self, response: httpx.Response) -> StoredRecording:
         host = _host(response.request.url)
         declared = _media_type(response)
-        extension = _AUDIO_TYPES.get(declared)
-        if extension is None and declared != _OCTET_STREAM:
+        extension = AUDIO_TYPES.get(declared)
+        if extension is None and declared != OCTET_STREAM:
             raise RecordingFetchError(
                 f"{host} sent {declared or 'no content type'}, not a supported audio type",
                 retryable=False,
@@ -516,14 +346,14 @@ class RecordingDownloader:
                 raise RecordingFetchError(f"{host} sent an empty file", retryable=True)
             content_type = declared
             if extension is None:
-                sniffed = _sniff(written.head)
+                sniffed = sniff(written.head)
                 if sniffed is None:
                     raise RecordingFetchError(
-                        f"{host} sent {_OCTET_STREAM} that is not a known audio format",
+                        f"{host} sent {OCTET_STREAM} that is not a known audio format",
                         retryable=False,
                     )
                 content_type, extension = sniffed
-            duration = await asyncio.to_thread(_duration_seconds, temp)
+            duration = await asyncio.to_thread(duration_seconds, temp)
             key = await self._storage.save(temp, extension=extension)
         finally:
             # After a save the file has moved on and this finds nothing.
@@ -548,7 +378,7 @@ class RecordingDownloader:
                     if size > self._max_bytes:
                         raise self._too_large()
                     digest.update(chunk)
-                    head += chunk[: max(0, _SNIFF_BYTES - len(head))]
+                    head += chunk[: max(0, SNIFF_BYTES - len(head))]
                     await asyncio.to_thread(file.write, chunk)
         finally:
             await asyncio.to_thread(file.close)
@@ -559,3 +389,20 @@ class RecordingDownloader:
         return RecordingFetchError(
             f"the recording is{what} over the limit of {self._max_bytes} bytes", retryable=False
         )
+
+
+def _copy_capped(source: Path, target: Path, max_bytes: int) -> tuple[bytes, int, str]:
+    """Copy ``source`` to ``target``: (its first bytes, its size, its sha256); a file that grew
+    past ``max_bytes`` while being copied is refused."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with source.open("rb") as reader, target.open("wb") as writer:
+        while chunk := reader.read(1024 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise RecordingFetchError("the recording file is too large", retryable=False)
+            digest.update(chunk)
+            head += chunk[: max(0, SNIFF_BYTES - len(head))]
+            writer.write(chunk)
+    return head, size, digest.hexdigest()

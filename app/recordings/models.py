@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.columns import EnumText
 from app.db import Base, UTCDateTime, utcnow
 
 
@@ -31,7 +32,9 @@ class Recording(Base):
     provider_ref: Mapped[str] = mapped_column(String(300))
     # Where the provider said the file is, when it said so (Twilio, generic); never a one-time URL.
     source_url: Mapped[str | None] = mapped_column(Text, default=None)
-    status: Mapped[str] = mapped_column(String(16), default=RecordingStatus.PENDING)
+    status: Mapped[RecordingStatus] = mapped_column(
+        EnumText(RecordingStatus, 16), default=RecordingStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -17,12 +17,9 @@ import structlog
 
 from app.config import Settings
 from app.db import Database, utcnow
-from app.recordings.download import (
-    RecordingDownloader,
-    RecordingFetchError,
-    StoredRecording,
-    make_http_client,
-)
+from app.recordings.download import RecordingDownloader, StoredRecording
+from app.recordings.errors import RecordingFetchError
+from app.recordings.http_client import make_http_client
 from app.recordings.models import RecordingStatus
 from app.recordings.repository import RecordingJob, recording_repository
 from app.recordings.storage import LocalStorage, RecordingStorage
@@ -73,7 +70,9 @@ class RecordingWorker:
         lease: timedelta,
         poll_interval: float,
         clock: Callable[[], datetime] = utcnow,
+        deadline_seconds: float | None = None,
     ) -> None:
+        self._deadline = deadline_seconds
         self._database = database
         self._storage = storage
         self._fetcher = fetcher
@@ -83,34 +82,66 @@ class RecordingWorker:
         self._clock = clock
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set; an unexpected error is logged and the loop goes on."""
+        """Work until ``stop`` is set; an unexpected error is logged and the loop goes on.
+
+        Up to ``batch_size`` downloads run at once, and a free slot is filled as soon as a
+        download ends: one slow (or trickling) host occupies one slot, never the whole worker,
+        and no download waits for the slowest of a batch.
+        """
         removed = self._storage.discard_partials()
         log.info("recordings.worker.started", partial_files_removed=removed)
         next_retention = self._clock()
-        while not stop.is_set():
-            busy = False
-            try:
-                if self._clock() >= next_retention:
-                    await self.apply_retention()
-                    next_retention = self._clock() + RETENTION_EVERY
-                busy = await self.run_once() > 0
-            except Exception:
-                # The database may be down for a while: keep polling rather than die.
-                log.exception("recordings.worker.error")
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._poll_interval)
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                more_due = False
+                try:
+                    if self._clock() >= next_retention:
+                        await self.apply_retention()
+                        next_retention = self._clock() + RETENTION_EVERY
+                    free = self._batch_size - len(in_flight)
+                    if free > 0:
+                        jobs, max_attempts = await self._claim(free)
+                        for job in jobs:
+                            in_flight.add(asyncio.create_task(self._settle(job, max_attempts)))
+                        # A full claim suggests more are due: ask again when a slot frees up.
+                        more_due = len(jobs) == free
+                except Exception:
+                    # The database may be down for a while: keep polling rather than die.
+                    log.exception("recordings.worker.error")
+                full = len(in_flight) >= self._batch_size
+                stopping = asyncio.ensure_future(stop.wait())
+                try:
+                    done, _ = await asyncio.wait(
+                        {*in_flight, stopping},
+                        # Full: wait for a slot. More due: go on at once. Else: poll.
+                        timeout=None if full else 0 if more_due else self._poll_interval,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    stopping.cancel()
+                in_flight -= done
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+        finally:
+            # Cancelled (a shutdown past its grace): the claims lapse and another run resumes.
+            for task in in_flight:
+                task.cancel()
         log.info("recordings.worker.stopped")
 
     async def run_once(self) -> int:
         """Claim one batch of due jobs and settle each; returns how many were claimed."""
+        jobs, max_attempts = await self._claim(self._batch_size)
+        await asyncio.gather(*(self._settle(job, max_attempts) for job in jobs))
+        return len(jobs)
+
+    async def _claim(self, limit: int) -> tuple[list[RecordingJob], int]:
         async with self._database.unit_of_work() as session:
             max_attempts = (await settings_service.operations(session)).recording_max_attempts
             jobs = await recording_repository.claim_due(
-                session, now=self._clock(), lease=self._lease, limit=self._batch_size
+                session, now=self._clock(), lease=self._lease, limit=limit
             )
-        await asyncio.gather(*(self._settle(job, max_attempts) for job in jobs))
-        return len(jobs)
+        return list(jobs), max_attempts
 
     async def _settle(self, job: RecordingJob, max_attempts: int) -> None:
         try:
@@ -130,13 +161,24 @@ class RecordingWorker:
         if job.integration_deleted:
             raise RecordingFetchError("the integration was deleted", retryable=False)
         config = get_adapter(job.provider).config_model.model_validate(job.config)
-        return await self._fetcher.fetch(
+        fetch = self._fetcher.fetch(
             job.provider,
             config,
             provider_ref=job.provider_ref,
             source_url=job.source_url,
             provider_call_id=job.provider_call_id,
         )
+        if self._deadline is None:
+            return await fetch
+        # The read timeout bounds each read, not the download: a host sending a byte every few
+        # seconds would hold its slot (and outlast the claim) forever without this.
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await fetch
+        except TimeoutError:
+            raise RecordingFetchError(
+                f"the download took longer than {self._deadline:g} s", retryable=True
+            ) from None
 
     async def _stored(self, job: RecordingJob, stored: StoredRecording) -> None:
         async with self._database.unit_of_work() as session:
@@ -240,6 +282,7 @@ async def recording_worker(
             lease=timedelta(seconds=settings.recordings_claim_seconds),
             poll_interval=settings.recordings_poll_seconds,
             clock=clock,
+            deadline_seconds=settings.download_deadline_seconds,
         )
 
 

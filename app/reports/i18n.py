@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
+from app.metrics.figures import FIGURES
 from app.money import quantize_money
 
 Lang: TypeAlias = Literal["en", "ru"]
@@ -21,7 +22,7 @@ NBSP = "\u00a0"
 MINUS = "\u2212"
 DASH = "—"
 
-_LABELS: dict[str, tuple[str, str]] = {
+_WORDS: dict[str, tuple[str, str]] = {
     # the report and its sections
     "title": ("Weekly cold-call report", "Еженедельный отчёт по холодным звонкам"),
     "week": ("Week", "Неделя"),
@@ -45,29 +46,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "previous_conversion": ("Conversion, previous week", "Конверсия, прошлая неделя"),
     "cumulative": ("Of leads dialled", "От обзвоненных лидов"),
     "figure": ("Figure", "Показатель"),
-    # funnel steps
-    "dials": ("Dials", "Звонки"),
-    "leads_dialed": ("Leads dialled", "Лиды в обзвоне"),
-    "reached": ("Reached", "Дозвон"),
-    "conversation": ("First conversation", "Первый разговор"),
-    "second_call": ("Second call", "Второй звонок"),
-    "application": ("Application", "Заявка"),
-    "contract": ("Contract", "Договор"),
-    # money
-    "cost": ("Cost", "Затраты"),
-    "cost_per_dial": ("Cost per dial", "Стоимость звонка"),
-    "margin": ("Margin", "Маржа"),
-    "profit_per_call": ("Profit per call", "Прибыль на звонок"),
-    "profit_per_application": ("Profit per application", "Прибыль на заявку"),
-    "roi": ("ROI", "ROI"),
     # managers
     "manager": ("Manager", "Менеджер"),
     "their_leads": ("Their leads: the funnel", "Их лиды: воронка"),
     "their_calls": ("Calls they made", "Их звонки"),
-    "calls": ("Calls", "Звонки"),
-    "answered": ("Answered", "Отвечено"),
-    "answer_rate": ("Answer rate", "Доля ответов"),
-    "talk_time": ("Talk time", "Время разговоров"),
     "total": ("Total", "Итого"),
     "no_employee": ("(no employee)", "(без сотрудника)"),
     "managers_note": (
@@ -84,12 +66,6 @@ _LABELS: dict[str, tuple[str, str]] = {
     "young": ("Young", "Молодая"),
     "yes": ("yes", "да"),
     "no": ("no", "нет"),
-    "open_applications": ("Open applications", "Открытые заявки"),
-    "expected_profit_per_call": ("Expected profit per call", "Ожидаемая прибыль на звонок"),
-    "expected_profit_per_application": (
-        "Expected profit per application",
-        "Ожидаемая прибыль на заявку",
-    ),
     "forecast_source": ("Forecast from", "Прогноз по"),
     "history": ("history", "истории"),
     "prior": ("prior", "априорным данным"),
@@ -117,9 +93,102 @@ _LABELS: dict[str, tuple[str, str]] = {
     "lost_application": ("Lost application", "Проигранная заявка"),
     "no_reason": ("(no reason recorded)", "(причина не указана)"),
     "no_losses": ("No refusals or lost applications this week.", "Отказов и потерь нет."),
+    # script quality (docs/script_quality.md)
+    "script_quality": ("Script quality", "Качество скриптов"),
+    "quality_none": ("No call of this week was scored.", "На этой неделе звонки не оценивали."),
+    "quality_managers": ("Scores by manager", "Оценки по менеджерам"),
+    "quality_scripts": ("Scores by script", "Оценки по скриптам"),
+    "quality_criteria": ("Criteria: which ones matter", "Критерии: какие влияют на результат"),
+    "quality_bands": ("How far the scored calls' leads got", "Куда дошли лиды оценённых звонков"),
+    "quality_criteria_note": (
+        "Stage 4 (an application) reached by the leads of calls that passed the criterion, "
+        "against those that failed it; the difference is in percentage points.",
+        "Доля лидов, дошедших до заявки (этап 4), среди звонков, где критерий выполнен, и где "
+        "нет; разница — в процентных пунктах.",
+    ),
+    "quality_score": ("Script score", "Оценка скрипта"),
+    "quality_scored_calls": ("Scored calls", "Оценено звонков"),
+    "quality_evaluations": ("Evaluations", "Оценок"),
+    "quality_calls_by_band": ("Calls by score", "Звонки по оценке"),
+    "quality_excellent": ("Excellent", "Отлично"),
+    "quality_good": ("Good", "Хорошо"),
+    "quality_needs_work": ("Needs work", "Есть над чем работать"),
+    "quality_poor": ("Poor", "Плохо"),
+    "quality_critical_failed": ("Critical failures", "Критические ошибки"),
+    "quality_script": ("Script", "Скрипт"),
+    "quality_no_script": ("(no script)", "(без скрипта)"),
+    "quality_criterion": ("Criterion", "Критерий"),
+    "quality_key": ("Key", "Ключ"),
+    "quality_weight": ("Weight", "Вес"),
+    "quality_critical": ("Critical", "Критичный"),
+    "quality_na": ("n/a", "н/п"),
+    "quality_pass_rate": ("Pass rate", "Выполнен"),
+    "quality_passed": ("Passed", "Выполнен"),
+    "quality_failed": ("Failed", "Не выполнен"),
+    "quality_calls_with_lead": ("Calls", "Звонков"),
+    "quality_stage3": ("Reached stage 3", "Дошли до этапа 3"),
+    "quality_stage3_rate": ("Stage 3 rate", "Доля этапа 3"),
+    "quality_stage4": ("Reached stage 4", "Дошли до этапа 4"),
+    "quality_stage4_rate": ("Stage 4 rate", "Доля этапа 4"),
+    "quality_stage4_ci95": ("Stage 4 rate, 95 % interval", "Доля этапа 4, 95 % интервал"),
+    "quality_low": ("from", "от"),
+    "quality_high": ("to", "до"),
+    "quality_difference": ("Difference", "Разница"),
+    "quality_band": ("Score band", "Уровень оценки"),
+    # missed calls and callbacks (docs/callbacks.md)
+    "callbacks": ("Missed calls and callbacks", "Пропущенные звонки и перезвоны"),
+    "callbacks_week": ("The week against the week before", "Неделя к прошлой неделе"),
+    "callbacks_managers": ("Callbacks by manager", "Перезвоны по менеджерам"),
+    "callbacks_hot_lost": (
+        "Hot leads lost: they called, nobody reached them back in time",
+        "Потерянные горячие лиды: звонили, им не перезвонили вовремя",
+    ),
+    "no_callbacks": ("No missed calls this week.", "Пропущенных звонков за неделю нет."),
+    "callbacks_note": (
+        "A case opens with a missed call and waits for the first reached call either way; it is "
+        "lost after the window without one. The SLA clock counts working hours only.",
+        "Случай открывается пропущенным звонком и ждёт первого разговора в любую сторону; без "
+        "него после окна он потерян. Часы SLA считают только рабочее время.",
+    ),
+    "cb_missed_calls": ("Missed calls", "Пропущенные звонки"),
+    "cb_short_abandoned": ("Short abandons", "Короткие сбросы"),
+    "cb_cases": ("Callers waiting (cases)", "Ожидали звонка (случаи)"),
+    "cb_out_of_hours": ("Out of hours", "В нерабочее время"),
+    "cb_called_back": ("Called back", "Перезвонили"),
+    "cb_contacted": ("Reached", "Дозвонились"),
+    "cb_contacted_by_callback": ("Reached by our callback", "Дозвонились мы"),
+    "cb_contacted_by_client": ("Client called again", "Клиент перезвонил сам"),
+    "cb_lost": ("Lost", "Потеряны"),
+    "cb_hot_lost": ("Hot leads lost", "Потеряно горячих"),
+    "cb_pending": ("Still waiting", "Ещё ждут"),
+    "cb_sla_met": ("Within the SLA", "В срок SLA"),
+    "cb_sla_breached": ("SLA breached", "SLA нарушен"),
+    "cb_within_sla_rate": ("Called back within the SLA", "Доля перезвонов в срок"),
+    "cb_first_attempt_median": ("Time to call back, median", "Время до перезвона, медиана"),
+    "cb_first_attempt_p90": ("Time to call back, p90", "Время до перезвона, p90"),
+    "cb_contact_median": ("Time to reach, median", "Время до разговора, медиана"),
+    "cb_contact_p90": ("Time to reach, p90", "Время до разговора, p90"),
+    "cb_applications_after_contact": ("Applications after contact", "Заявки после разговора"),
+    "cb_company": ("Company", "Компания"),
+    "cb_phone": ("Phone", "Телефон"),
+    "cb_opened_at": ("Called at (local time)", "Звонил (местное время)"),
+    "cb_first_attempt_at": ("First callback attempt", "Первая попытка перезвона"),
+    "cb_owner": ("Owner", "Ответственный"),
+    "cb_never": ("never", "не было"),
     "empty_week": ("No calls this week.", "За эту неделю звонков нет."),
     "footer": ("Generated by callfunnel", "Сформировано callfunnel"),
 }
+
+
+def _labels() -> dict[str, tuple[str, str]]:
+    """The report's own words, and every figure's (and stage's) labels from the figures table."""
+    clash = _WORDS.keys() & FIGURES.keys()
+    if clash:
+        raise ValueError(f"labelled both here and in app/metrics/figures.py: {sorted(clash)}")
+    return {**_WORDS, **{key: (row.en, row.ru) for key, row in FIGURES.items()}}
+
+
+_LABELS = _labels()
 
 _WEEKDAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -12,17 +12,9 @@ from markupsafe import Markup
 
 from app.reports import charts
 from app.reports.i18n import DASH, Formatter, Lang, weekday_name
-from app.reports.schemas import FunnelStep, MoneyChange, WeeklyReport
-from app.reports.tables import (
-    Column,
-    Kind,
-    Table,
-    cohort_table,
-    funnel_table,
-    loss_table,
-    manager_table,
-    money_table,
-)
+from app.reports.schemas import FunnelStep, MoneyChange, RatioChange, WeeklyReport
+from app.reports.tables import SECTIONS, TREND_PROFIT, Column, Kind, Section, Table
+from app.reports.weekly import MANAGERS_SORTED_BY
 
 _ENVIRONMENT = Environment(
     loader=PackageLoader("app.reports", "templates"),
@@ -53,6 +45,32 @@ class HtmlTable:
 
 
 @dataclass(frozen=True, slots=True)
+class HtmlSection:
+    id: str
+    css: str
+    heading: str
+    intro: Markup | None  # charts above the tables
+    tables: list[HtmlTable]
+    narrow: bool  # tables at the charts' width
+    empty: str | None  # said when there is nothing to show
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How the page shows a section beyond its tables; every field has a plain default."""
+
+    id: str | None = None  # the anchor; default: the key with dashes
+    css: str = ""  # "long": may break across pages; "wide": smaller type
+    heading: Callable[[Formatter], str] | None = None  # default: the section's label
+    intro: Callable[[WeeklyReport, Formatter], Markup | None] | None = None
+    show_tables: bool = True  # False: the charts say it all (the xlsx keeps the numbers)
+    narrow: bool = False
+    currency_in_header: bool = False
+    note: str | None = None  # a label key, after the tables
+
+
+@dataclass(frozen=True, slots=True)
 class Kpi:
     label: str
     value: str
@@ -71,17 +89,34 @@ def render_html(report: WeeklyReport, lang: Lang) -> bytes:
         "as_of": f"{period.as_of:%Y-%m-%d %H:%M} UTC",
         "empty": report.funnel[0].count == 0,
         "kpis": _kpis(report, fmt),
-        "funnel_chart": _funnel_chart(report, fmt),
-        "funnel": _html_table(funnel_table(report, fmt), fmt),
-        "money": _html_table(money_table(report, fmt), fmt),
-        "manager_chart": _manager_chart(report, fmt),
-        "managers": _html_table(manager_table(report, fmt), fmt, currency_in_header=True),
-        "trend_charts": _trend_charts(report, fmt),
-        "cohorts": _html_table(cohort_table(report, fmt), fmt, currency_in_header=True),
-        "heat_map": _heat_map(report, fmt),
-        "losses": _html_table(loss_table(report, fmt), fmt),
+        "sections": [_section(section, report, fmt) for section in SECTIONS],
     }
     return _ENVIRONMENT.get_template("weekly.html.j2").render(context).encode()
+
+
+def _section(section: Section, report: WeeklyReport, fmt: Formatter) -> HtmlSection:
+    layout = _LAYOUTS.get(section.key, Layout())
+    tables = (
+        [
+            _html_table(table, fmt, currency_in_header=layout.currency_in_header)
+            for table in section.tables(report, fmt)
+        ]
+        if layout.show_tables
+        else []
+    )
+    empty = None
+    if section.empty is not None and not any(table.rows for table in tables):
+        tables, empty = [], fmt.label(section.empty)
+    return HtmlSection(
+        id=layout.id or section.key.replace("_", "-"),
+        css=layout.css,
+        heading=layout.heading(fmt) if layout.heading else fmt.label(section.key),
+        intro=layout.intro(report, fmt) if layout.intro else None,
+        tables=tables,
+        narrow=layout.narrow,
+        empty=empty,
+        note=fmt.label(layout.note) if layout.note else None,
+    )
 
 
 # --------------------------------------------------------------------------- tables
@@ -150,15 +185,29 @@ def _formatted(kind: Kind, value: object, fmt: Formatter) -> str:
         return fmt.date(value)
     if kind == "int" and isinstance(value, int):
         return fmt.number(value)
+    if kind == "number" and isinstance(value, int | float):
+        return fmt.number(value, 2)
     return str(value)
 
 
 # --------------------------------------------------------------------------- headline figures
 
 
+# (figure, whether up is good): the week's steps are counts, the rest the week's money.
+_KPIS: tuple[tuple[str, bool], ...] = (
+    ("dials", True),
+    ("reached", True),
+    ("application", True),
+    ("contract", True),
+    ("cost", False),
+    ("profit_per_call", True),
+    ("profit_per_application", True),
+    ("roi", True),
+)
+
+
 def _kpis(report: WeeklyReport, fmt: Formatter) -> list[Kpi]:
     steps = {step.step: step for step in report.funnel}
-    money = report.money
 
     def count(step: FunnelStep) -> Kpi:
         change = fmt.signed(fmt.number(step.change), step.change)
@@ -166,7 +215,7 @@ def _kpis(report: WeeklyReport, fmt: Formatter) -> list[Kpi]:
             change += f" ({fmt.signed(fmt.percent(step.change_pct), step.change_pct)})"
         return Kpi(fmt.label(step.step), fmt.number(step.count), change, _tone(step.change))
 
-    def amount(name: str, figure: MoneyChange, *, up_is_good: bool = True) -> Kpi:
+    def amount(name: str, figure: MoneyChange, *, up_is_good: bool) -> Kpi:
         change = DASH
         if figure.change is not None:
             change = fmt.signed(fmt.money(figure.change), figure.change)
@@ -175,22 +224,21 @@ def _kpis(report: WeeklyReport, fmt: Formatter) -> list[Kpi]:
         tone = _tone(figure.change, up_is_good=up_is_good)
         return Kpi(fmt.label(name), fmt.money(figure.value), change, tone)
 
-    roi = money.roi
-    return [
-        count(steps["dials"]),
-        count(steps["reached"]),
-        count(steps["application"]),
-        count(steps["contract"]),
-        amount("cost", money.cost, up_is_good=False),
-        amount("profit_per_call", money.profit_per_call),
-        amount("profit_per_application", money.profit_per_application),
-        Kpi(
-            fmt.label("roi"),
-            fmt.percent(roi.value),
-            fmt.points(roi.change),
-            _tone(roi.change),
-        ),
-    ]
+    def share(name: str, figure: RatioChange, *, up_is_good: bool) -> Kpi:
+        tone = _tone(figure.change, up_is_good=up_is_good)
+        return Kpi(fmt.label(name), fmt.percent(figure.value), fmt.points(figure.change), tone)
+
+    kpis = []
+    for key, up_is_good in _KPIS:
+        if key in steps:
+            kpis.append(count(steps[key]))
+            continue
+        change = report.money.change(key)
+        if isinstance(change, MoneyChange):
+            kpis.append(amount(key, change, up_is_good=up_is_good))
+        else:
+            kpis.append(share(key, change, up_is_good=up_is_good))
+    return kpis
 
 
 def _tone(change: int | float | Decimal | None, *, up_is_good: bool = True) -> str:
@@ -222,64 +270,69 @@ def _funnel_chart(report: WeeklyReport, fmt: Formatter) -> Markup:
     )
 
 
+# What the charts plot, by key of app/metrics/figures.py (labels come from there).
+_MANAGER_BARS = MANAGERS_SORTED_BY  # the figure the managers are ranked by
+# The cohorts' volume: leads dialled and the stages that carry most leads.
+_VOLUME_SERIES = (
+    ("leads_dialed", charts.BLUE),
+    ("reached", charts.TEAL),
+    ("conversation", charts.ORANGE),
+    ("application", charts.PURPLE),
+)
+# (legend, figure, colour, dashed): the realised profit and its forecast.
+_PROFIT_SERIES = (
+    ("realised", TREND_PROFIT[0], charts.BLUE, False),
+    ("expected", TREND_PROFIT[1], charts.GREEN, True),
+)
+
+
+def _float(value: object) -> float | None:
+    if value is not None and not isinstance(value, int | float | Decimal):
+        raise TypeError(f"not a number: {value!r}")
+    return None if value is None else float(value)
+
+
 def _manager_chart(report: WeeklyReport, fmt: Formatter) -> Markup | None:
     if not report.managers:
         return None
-    bars = [
-        (
-            row.name or fmt.label("no_employee"),
-            None if row.leads.profit_per_call is None else float(row.leads.profit_per_call),
-            fmt.money(row.leads.profit_per_call),
-        )
-        for row in report.managers
-    ]
-    return charts.diverging_bars(bars, title=fmt.label("profit_per_call"))
+    bars = []
+    for row in report.managers:
+        value = row.leads.figure_values()[_MANAGER_BARS]
+        bars.append((row.name or fmt.label("no_employee"), _float(value), fmt.money(value)))
+    return charts.diverging_bars(bars, title=fmt.label(_MANAGER_BARS))
 
 
 def _trend_charts(report: WeeklyReport, fmt: Formatter) -> Sequence[tuple[str, Markup]]:
     """(caption, chart): the cohorts' volume at the first stages, and their profit per call."""
-    cohorts = report.cohorts
-    weeks = [cohort.week.split("-")[1] for cohort in cohorts]
-
-    def money(values: Sequence[Decimal | None]) -> list[float | None]:
-        return [None if value is None else float(value) for value in values]
-
+    cohorts = [cohort.figure_values() for cohort in report.cohorts]
+    weeks = [cohort.week.split("-")[1] for cohort in report.cohorts]
     volume = charts.line_chart(
         weeks,
         [
-            charts.Series(
-                fmt.label("leads_dialed"), charts.BLUE, [c.leads_dialed for c in cohorts]
-            ),
-            charts.Series(fmt.label("reached"), charts.TEAL, [c.reached for c in cohorts]),
-            charts.Series(
-                fmt.label("conversation"), charts.ORANGE, [c.conversation for c in cohorts]
-            ),
-            charts.Series(
-                fmt.label("application"), charts.PURPLE, [c.application for c in cohorts]
-            ),
+            charts.Series(fmt.label(key), colour, [values[key] for values in cohorts])
+            for key, colour in _VOLUME_SERIES
         ],
-        title=f"{fmt.label('trend')}: {fmt.label('leads_dialed')}",
+        title=f"{fmt.label('trend')}: {fmt.label(_VOLUME_SERIES[0][0])}",
         value_label=fmt.number,
         width=540,
     )
+    profit_figure = fmt.label(_PROFIT_SERIES[0][1])
     profit = charts.line_chart(
         weeks,
         [
             charts.Series(
-                fmt.label("realised"), charts.BLUE, money([c.profit_per_call for c in cohorts])
-            ),
-            charts.Series(
-                fmt.label("expected"),
-                charts.GREEN,
-                money([c.expected_profit_per_call for c in cohorts]),
-                dashed=True,
-            ),
+                fmt.label(legend),
+                colour,
+                [_float(values[key]) for values in cohorts],
+                dashed=dashed,
+            )
+            for legend, key, colour, dashed in _PROFIT_SERIES
         ],
-        title=f"{fmt.label('trend')}: {fmt.label('profit_per_call')}",
+        title=f"{fmt.label('trend')}: {profit_figure}",
         value_label=lambda value: f"{fmt.number(value)}\u00a0{fmt.currency_sign}",
         width=540,
     )
-    return [(fmt.label("leads_by_cohort"), volume), (fmt.label("profit_per_call"), profit)]
+    return [(fmt.label("leads_by_cohort"), volume), (profit_figure, profit)]
 
 
 def _heat_map(report: WeeklyReport, fmt: Formatter) -> Markup:
@@ -297,3 +350,51 @@ def _heat_map(report: WeeklyReport, fmt: Formatter) -> Markup:
         no_calls=fmt.label("no_calls"),
         percent=lambda share: fmt.percent(share, 0),
     )
+
+
+# --------------------------------------------------------------------------- layouts
+
+
+def _wrapped(css: str, chart: Markup) -> Markup:
+    return Markup('<div class="{}">{}</div>').format(css, chart)
+
+
+def _figure(caption: str, chart: Markup, css: str = "") -> Markup:
+    opening = Markup('<figure class="{}">').format(css) if css else Markup("<figure>")
+    return opening + Markup("<figcaption>{}</figcaption>{}</figure>").format(caption, chart)
+
+
+def _funnel_intro(report: WeeklyReport, fmt: Formatter) -> Markup:
+    return _wrapped("narrow", _funnel_chart(report, fmt))
+
+
+def _managers_intro(report: WeeklyReport, fmt: Formatter) -> Markup | None:
+    chart = _manager_chart(report, fmt)
+    return None if chart is None else _figure(fmt.label(_MANAGER_BARS), chart, "narrow")
+
+
+def _trend_intro(report: WeeklyReport, fmt: Formatter) -> Markup:
+    figures = Markup("").join(
+        _figure(caption, chart) for caption, chart in _trend_charts(report, fmt)
+    )
+    return _wrapped("two", figures)
+
+
+def _call_times_intro(report: WeeklyReport, fmt: Formatter) -> Markup:
+    return _wrapped("narrow", _heat_map(report, fmt))
+
+
+_LAYOUTS: dict[str, Layout] = {
+    "funnel": Layout(intro=_funnel_intro),
+    "managers": Layout(css="long wide", intro=_managers_intro, currency_in_header=True),
+    "cohorts": Layout(
+        id="trend",
+        css="long wide",
+        heading=lambda fmt: f"{fmt.label('trend')} · {fmt.label('cohorts')}",
+        intro=_trend_intro,
+        currency_in_header=True,
+    ),
+    "call_times": Layout(intro=_call_times_intro, show_tables=False, note="call_times_note"),
+    "losses": Layout(narrow=True),
+}
+"""Charts and layout of the built-in sections; a section not listed renders its tables."""

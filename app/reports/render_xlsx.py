@@ -8,7 +8,7 @@ stay in view (frozen panes) and each sheet prints on pages one wide.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -23,21 +23,15 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from app.metrics.figures import STAGE_NAMES
 from app.reports import charts
 from app.reports.i18n import Formatter, Lang
 from app.reports.schemas import WeeklyReport
-from app.reports.tables import (
-    Column,
-    Kind,
-    Table,
-    call_time_tables,
-    cohort_table,
-    funnel_table,
-    loss_table,
-    manager_table,
-    money_table,
-)
+from app.reports.tables import MANAGER_LEAD_COLUMNS, SECTIONS, TREND_PROFIT, Column, Kind, Table
+from app.reports.weekly import MANAGERS_SORTED_BY
 
+# The manager table's column the bar chart plots: the figure managers are ranked by.
+_MANAGER_BARS = next(name for name, key in MANAGER_LEAD_COLUMNS if key == MANAGERS_SORTED_BY)
 _SECONDS_PER_DAY = 86400
 _DURATION = "[h]:mm:ss"
 _LINE_WIDTH = 28575  # EMU: 2.25 pt
@@ -62,6 +56,7 @@ def _number_formats(fmt: Formatter, *, signed: bool = False) -> dict[Kind, str]:
     formats: dict[Kind, str] = {
         "text": "General",
         "int": "#,##0",
+        "number": "#,##0.00",
         "money": f"{money};[Red]-{money}",
         "percent": "0.0%",
         "duration": _DURATION,
@@ -69,6 +64,7 @@ def _number_formats(fmt: Formatter, *, signed: bool = False) -> dict[Kind, str]:
     }
     if signed:
         formats["int"] = "+#,##0;-#,##0;0"
+        formats["number"] = "+#,##0.00;-#,##0.00;0.00"
         formats["money"] = f"+{money};[Red]-{money};{money}"
         formats["percent"] = "+0.0%;-0.0%;0.0%"
     return formats
@@ -228,41 +224,66 @@ def render_xlsx(report: WeeklyReport, lang: Lang) -> bytes:
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
 
-    def writer(key: str) -> _SheetWriter:
-        return _SheetWriter(book, fmt.label(key), fmt, subtitle)
-
-    funnel = writer("funnel")
-    placed = funnel.table(funnel_table(report, fmt))
-    funnel.chart(_funnel_chart(funnel.sheet, placed, fmt))
-
-    writer("money").table(money_table(report, fmt))
-
-    managers = writer("managers")
-    table = manager_table(report, fmt)
-    placed = managers.table(table)
-    if report.managers:
-        managers.chart(_manager_chart(managers.sheet, placed, table, fmt))
-
-    cohorts = writer("cohorts")
-    table = cohort_table(report, fmt)
-    placed = cohorts.table(table)
-    cohorts.chart(_volume_chart(cohorts.sheet, placed, table, fmt))
-    cohorts.chart(_profit_chart(cohorts.sheet, placed, table, fmt), column=10)
-
-    times = writer("call_times")
-    rates, calls = call_time_tables(report, fmt)
-    placed = times.table(rates, title=True)
-    times.sheet.conditional_formatting.add(
-        f"B{placed.first_row}:{get_column_letter(len(rates.columns))}{placed.last_row}",
-        _heat_scale(),
-    )
-    times.table(calls, title=True, freeze=False)
-
-    writer("losses").table(loss_table(report, fmt))
+    for section in SECTIONS:
+        sheet = _SheetWriter(book, fmt.label(section.key), fmt, subtitle)
+        tables = section.tables(report, fmt)
+        # Several tables on one sheet take their titles; the headings of the first stay in view.
+        several = len(tables) > 1
+        placed = [
+            sheet.table(table, title=several, freeze=index == 0)
+            for index, table in enumerate(tables)
+        ]
+        extra = _EXTRAS.get(section.key)
+        if extra is not None:
+            extra(sheet, tables, placed, report)
 
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- charts by section
+
+_Extra = Callable[[_SheetWriter, Sequence[Table], Sequence[_Placed], WeeklyReport], None]
+
+
+def _funnel_extra(
+    sheet: _SheetWriter, tables: Sequence[Table], placed: Sequence[_Placed], report: WeeklyReport
+) -> None:
+    sheet.chart(_funnel_chart(sheet.sheet, placed[0], sheet.fmt))
+
+
+def _managers_extra(
+    sheet: _SheetWriter, tables: Sequence[Table], placed: Sequence[_Placed], report: WeeklyReport
+) -> None:
+    if report.managers:
+        sheet.chart(_manager_chart(sheet.sheet, placed[0], tables[0], sheet.fmt))
+
+
+def _cohorts_extra(
+    sheet: _SheetWriter, tables: Sequence[Table], placed: Sequence[_Placed], report: WeeklyReport
+) -> None:
+    sheet.chart(_volume_chart(sheet.sheet, placed[0], tables[0], sheet.fmt))
+    sheet.chart(_profit_chart(sheet.sheet, placed[0], tables[0], sheet.fmt), column=10)
+
+
+def _call_times_extra(
+    sheet: _SheetWriter, tables: Sequence[Table], placed: Sequence[_Placed], report: WeeklyReport
+) -> None:
+    rates, where = tables[0], placed[0]  # the answer rates: coloured as the html heat map
+    sheet.sheet.conditional_formatting.add(
+        f"B{where.first_row}:{get_column_letter(len(rates.columns))}{where.last_row}",
+        _heat_scale(),
+    )
+
+
+_EXTRAS: dict[str, _Extra] = {
+    "funnel": _funnel_extra,
+    "managers": _managers_extra,
+    "cohorts": _cohorts_extra,
+    "call_times": _call_times_extra,
+}
+"""Charts of the built-in sections, after their tables; a section not listed has none."""
 
 
 def _heat_scale() -> Rule:
@@ -303,11 +324,9 @@ def _funnel_chart(sheet: Worksheet, placed: _Placed, fmt: Formatter) -> BarChart
 def _manager_chart(sheet: Worksheet, placed: _Placed, table: Table, fmt: Formatter) -> BarChart:
     chart = BarChart()
     chart.type = "bar"
-    chart.title = fmt.label("profit_per_call")
+    chart.title = fmt.label(MANAGERS_SORTED_BY)
     rows = _Placed(placed.header_row, placed.first_row, placed.last_row - table.totals)
-    chart.add_data(
-        rows.column_ref(sheet, _column(table, "leads_profit_per_call"), with_header=False)
-    )
+    chart.add_data(rows.column_ref(sheet, _column(table, _MANAGER_BARS), with_header=False))
     chart.set_categories(rows.column_ref(sheet, _column(table, "manager"), with_header=False))
     chart.x_axis.scaling.orientation = "maxMin"
     chart.y_axis.number_format = _number_formats(fmt)["int"]
@@ -318,19 +337,16 @@ def _manager_chart(sheet: Worksheet, placed: _Placed, table: Table, fmt: Formatt
 
 
 def _volume_chart(sheet: Worksheet, placed: _Placed, table: Table, fmt: Formatter) -> LineChart:
-    lines = (
-        ("leads_dialed", charts.BLUE),
-        ("reached", charts.TEAL),
-        ("conversation", charts.ORANGE),
-        ("second_call", charts.GREY),
-        ("application", charts.PURPLE),
-    )
+    # Leads dialled and the stages before the contract (contracts are too few to read).
+    colours = (charts.BLUE, charts.TEAL, charts.ORANGE, charts.GREY, charts.PURPLE)
+    lines = tuple(zip(("leads_dialed", *STAGE_NAMES[:-1]), colours, strict=True))
     return _line_chart(sheet, placed, table, fmt.label("trend"), lines)
 
 
 def _profit_chart(sheet: Worksheet, placed: _Placed, table: Table, fmt: Formatter) -> LineChart:
-    lines = (("profit_per_call", charts.BLUE), ("expected_profit_per_call", charts.GREEN))
-    chart = _line_chart(sheet, placed, table, fmt.label("profit_per_call"), lines)
+    realised, expected = TREND_PROFIT
+    lines = ((realised, charts.BLUE), (expected, charts.GREEN))
+    chart = _line_chart(sheet, placed, table, fmt.label(realised), lines)
     chart.series[1].graphicalProperties.line.dashStyle = "dash"  # expected, as in the html
     chart.y_axis.number_format = _number_formats(fmt)["int"]
     return chart

@@ -3,25 +3,53 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal, TypeAlias
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.callbacks.schemas import CallbacksSection
+from app.metrics.figures import CALL_FIGURES, STAGE_NAMES, figure
+from app.metrics.schemas import FigureModel, enum_schema, member_of
 from app.money import MoneyFigure
+from app.quality.schemas import ScriptQualitySection
 
-StepName: TypeAlias = Literal[
-    "dials", "leads_dialed", "reached", "conversation", "second_call", "application", "contract"
-]
-MoneyName: TypeAlias = Literal[
-    "cost", "cost_per_dial", "margin", "profit_per_call", "profit_per_application"
-]
-MONEY_NAMES: tuple[MoneyName, ...] = (
-    "cost",
-    "cost_per_dial",
-    "margin",
-    "profit_per_call",
-    "profit_per_application",
+# Which figures each part of the report carries, by key of app/metrics/figures.py (labels, kinds
+# and descriptions come from there). The models below declare the same fields, typed; a
+# FigureModel refuses to load when the two lists disagree.
+STEP_NAMES: tuple[str, ...] = ("dials", "leads_dialed", *STAGE_NAMES)
+WEEK_MONEY_FIGURES = tuple(
+    figure(key)
+    for key in (
+        "cost",
+        "cost_per_dial",
+        "margin",
+        "profit_per_call",
+        "profit_per_application",
+        "roi",
+    )
 )
+MANAGER_LEAD_FIGURES = tuple(figure(key) for key in (*STEP_NAMES, "cost", "profit_per_call"))
+# The call statistics' own rows (talk_seconds is also a funnel figure, described otherwise).
+MANAGER_CALL_FIGURES = tuple(
+    row for key in ("calls", "answered", "answer_rate", "talk_seconds")
+    for row in CALL_FIGURES if row.key == key
+)  # fmt: skip
+COHORT_FIGURES = tuple(
+    figure(key)
+    for key in (
+        "leads_dialed",
+        "dials",
+        *STAGE_NAMES,
+        "open_applications",
+        "cost",
+        "profit_per_call",
+        "profit_per_application",
+        "expected_profit_per_call",
+        "expected_profit_per_application",
+    )
+)
+
+StepName = Annotated[str, member_of(STEP_NAMES, "funnel step"), enum_schema(STEP_NAMES)]
 LossKind: TypeAlias = Literal["refusal", "lost_application"]
 
 
@@ -39,7 +67,7 @@ class ReportPeriod(BaseModel):
 
 
 class FunnelStep(BaseModel):
-    """One step of the week's activity funnel (METRICS.md → Activity mode), with last week's."""
+    """One step of the week's activity funnel and last week's (docs/metrics.md → Activity mode)."""
 
     step: StepName
     count: int = Field(description="Dials; leads dialled; leads that reached the stage this week.")
@@ -68,8 +96,10 @@ class RatioChange(BaseModel):
     change: float | None = Field(description="value − previous, in the ratio's own unit.")
 
 
-class WeekMoney(BaseModel):
-    """The week's money from the activity funnel's economics (METRICS.md → Money)."""
+class WeekMoney(FigureModel):
+    """The week's money from the activity funnel's economics (docs/metrics.md → Money)."""
+
+    __figures__ = WEEK_MONEY_FIGURES
 
     cost: MoneyChange
     cost_per_dial: MoneyChange
@@ -80,14 +110,16 @@ class WeekMoney(BaseModel):
     )
     roi: RatioChange = Field(description="(margin − cost) / cost.")
 
-    def money(self, name: MoneyName) -> MoneyChange:
-        figure: MoneyChange = getattr(self, name)
-        return figure
+    def change(self, key: str) -> MoneyChange | RatioChange:
+        change: MoneyChange | RatioChange = getattr(self, key)
+        return change
 
 
-class ManagerLeads(BaseModel):
+class ManagerLeads(FigureModel):
     """The week's activity funnel of the leads that belong to the manager (owner, else first
-    dialler: METRICS.md → Grouping), whoever made the calls."""
+    dialler: docs/metrics.md → Grouping), whoever made the calls."""
+
+    __figures__ = MANAGER_LEAD_FIGURES
 
     dials: int
     leads_dialed: int
@@ -100,8 +132,10 @@ class ManagerLeads(BaseModel):
     profit_per_call: MoneyFigure | None
 
 
-class ManagerCalls(BaseModel):
+class ManagerCalls(FigureModel):
     """The calls the manager made this week (all directions, any lead or none)."""
+
+    __figures__ = MANAGER_CALL_FIGURES
 
     calls: int
     answered: int
@@ -116,8 +150,13 @@ class ManagerRow(BaseModel):
     calls: ManagerCalls
 
 
-class Cohort(BaseModel):
-    """The leads first dialled in one week, followed to ``as_of`` (METRICS.md → Cohort mode)."""
+class Cohort(FigureModel):
+    """The leads first dialled in one week, followed to ``as_of``.
+
+    docs/metrics.md → Cohort mode.
+    """
+
+    __figures__ = COHORT_FIGURES
 
     week: str
     first_day: date
@@ -186,3 +225,12 @@ class WeeklyReport(BaseModel):
     cohorts: list[Cohort] = Field(description="The last eight weekly cohorts, oldest first.")
     call_times: CallTimes
     losses: list[LossReason]
+    callbacks: CallbacksSection | None = Field(
+        default=None,
+        description="Missed calls and callbacks of the week against the week before, per "
+        "manager, and the hot leads lost (docs/callbacks.md).",
+    )
+    script_quality: ScriptQualitySection | None = Field(
+        default=None,
+        description="The scored calls of the week (docs/script_quality.md).",
+    )

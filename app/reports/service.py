@@ -8,10 +8,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import Principal
+from app.callbacks.service import callbacks_service
+from app.errors import NotFound
 from app.leads.repository import lead_repository
 from app.metrics.funnel import GroupBy, Mode
 from app.metrics.schemas import CallStatsResponse
 from app.metrics.service import CallGrouping, FunnelAnswer, FunnelParams, metrics_service
+from app.quality import views as quality_views
+from app.quality.service import script_quality_service
 from app.reports.schemas import WeeklyReport
 from app.reports.weekly import COHORT_WEEKS, WeeklyInputs, weekly_report
 from app.reports.weeks import IsoWeek, week_param
@@ -71,7 +75,7 @@ class ReportService:
         )
         (cohorts,) = await funnels(funnel(this.shifted(1 - COHORT_WEEKS), this, "cohort", "week"))
         start, end = current.period.from_, current.period.to
-        return weekly_report(
+        report = weekly_report(
             WeeklyInputs(
                 week=this,
                 zone=zone,
@@ -85,6 +89,40 @@ class ReportService:
                 refusals=await lead_repository.refusal_reasons(session, start, end),
                 lost_applications=await lead_repository.lost_reasons(session, start, end),
             )
+        )
+        # The calls of the week a reviewer scored, and how far their leads got by as_of. A
+        # database without the default checklist (emptied since its migration, and not started
+        # since) gets no such section rather than no report.
+        script_quality = None
+        try:
+            by_employee, by_script = await script_quality_service.figures_by(
+                session,
+                start=start,
+                end=end,
+                as_of=current.period.as_of,
+                checklist_id=None,
+                groupings=("employee", "script"),
+                principal=principal,
+                settings=settings,
+            )
+            script_quality = quality_views.report_section(by_employee, by_script)
+        except NotFound:
+            pass
+        # Missed calls and callbacks: the cases opened this week and the week before.
+        callbacks = await callbacks_service.weekly_section(
+            session,
+            settings,
+            start=start,
+            end=end,
+            previous_start=previous.period.from_,
+            as_of=current.period.as_of,
+            scope=principal.scope,
+        )
+        return report.model_copy(
+            update={
+                "script_quality": script_quality,
+                "callbacks": callbacks,
+            }
         )
 
 

@@ -17,9 +17,14 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from app.metrics.funnel import FunnelFigures, FunnelResult, GroupFigures
-from app.metrics.schemas import CallStats, CallStatsResponse, Period
+from app.metrics.figures import STAGES, Figure
+from app.metrics.funnel import FunnelResult, GroupFigures
+from app.metrics.schemas import CallStats, CallStatsResponse, FunnelFigures, Period
 from app.reports.schemas import (
+    COHORT_FIGURES,
+    MANAGER_CALL_FIGURES,
+    MANAGER_LEAD_FIGURES,
+    WEEK_MONEY_FIGURES,
     CallTimes,
     Cohort,
     FunnelStep,
@@ -32,7 +37,6 @@ from app.reports.schemas import (
     MoneyChange,
     RatioChange,
     ReportPeriod,
-    StepName,
     WeekdayRow,
     WeeklyReport,
     WeekMoney,
@@ -44,13 +48,7 @@ YOUNG_COHORT = timedelta(days=28)
 # The heat map always shows at least a working day, so weeks look alike and an empty week too.
 WORKDAY_HOURS = range(8, 19)
 WEEKDAYS = range(1, 8)
-STAGE_STEPS: tuple[StepName, ...] = (
-    "reached",
-    "conversation",
-    "second_call",
-    "application",
-    "contract",
-)
+MANAGERS_SORTED_BY = "profit_per_call"  # best first
 _NO_EMPLOYEE = ""  # employee ids are never empty: stands for "none" where pandas needs a key
 
 
@@ -109,7 +107,7 @@ def _change_pct(change: int | Decimal, previous: int | Decimal) -> float | None:
 
 def _funnel(current: FunnelFigures, previous: FunnelFigures) -> list[FunnelStep]:
     def step(
-        name: StepName,
+        name: str,
         count: int,
         before: int,
         conversion: float | None = None,
@@ -131,9 +129,16 @@ def _funnel(current: FunnelFigures, previous: FunnelFigures) -> list[FunnelStep]
         step("dials", current.dials, previous.dials),
         step("leads_dialed", current.leads_dialed, previous.leads_dialed),
     ]
-    for name, now, before in zip(STAGE_STEPS, current.stages, previous.stages, strict=True):
+    for stage, now, before in zip(STAGES, current.stages, previous.stages, strict=True):
         steps.append(
-            step(name, now.count, before.count, now.conversion, before.conversion, now.cumulative)
+            step(
+                stage.key,
+                now.count,
+                before.count,
+                now.conversion,
+                before.conversion,
+                now.cumulative,
+            )
         )
     return steps
 
@@ -147,69 +152,67 @@ def _money_change(value: Decimal | None, previous: Decimal | None) -> MoneyChang
     )
 
 
+def _ratio_change(value: float | None, previous: float | None) -> RatioChange:
+    change = None if value is None or previous is None else value - previous
+    return RatioChange(value=value, previous=previous, change=change)
+
+
+def _change(row: Figure[Any], current: FunnelFigures, previous: FunnelFigures) -> object:
+    """This week's figure against last week's: money as money, a ratio in its own unit."""
+    now, before = current.figure(row.key), previous.figure(row.key)
+    if row.kind == "money":
+        return _money_change(_decimal(now), _decimal(before))
+    if row.kind == "ratio":
+        return _ratio_change(_float(now), _float(before))
+    raise ValueError(f"the week's money has no {row.kind} figure ({row.key})")
+
+
+def _float(value: object) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float | Decimal):
+        raise TypeError(f"not a number: {value!r}")
+    return float(value)
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is not None and not isinstance(value, Decimal):
+        raise TypeError(f"money is Decimal, not {value!r}")
+    return value
+
+
 def _money(current: FunnelFigures, previous: FunnelFigures) -> WeekMoney:
-    now, before = current.economics, previous.economics
-    roi = None if now.roi is None else float(now.roi)
-    roi_before = None if before.roi is None else float(before.roi)
-    return WeekMoney(
-        cost=_money_change(now.cost, before.cost),
-        cost_per_dial=_money_change(now.cost_per_dial, before.cost_per_dial),
-        margin=_money_change(now.margin, before.margin),
-        profit_per_call=_money_change(now.profit_per_call, before.profit_per_call),
-        profit_per_application=_money_change(
-            now.profit_per_application, before.profit_per_application
-        ),
-        roi=RatioChange(
-            value=roi,
-            previous=roi_before,
-            change=None if roi is None or roi_before is None else roi - roi_before,
-        ),
+    return WeekMoney.model_validate(
+        {row.key: _change(row, current, previous) for row in WEEK_MONEY_FIGURES}
     )
 
 
 # --------------------------------------------------------------------------- managers
 
 
-def _stage_counts(figures: FunnelFigures) -> dict[StepName, int]:
-    return dict(zip(STAGE_STEPS, (stage.count for stage in figures.stages), strict=True))
-
-
 def _manager_leads(figures: FunnelFigures) -> ManagerLeads:
-    counts = _stage_counts(figures)
-    return ManagerLeads(
-        dials=figures.dials,
-        leads_dialed=figures.leads_dialed,
-        reached=counts["reached"],
-        conversation=counts["conversation"],
-        second_call=counts["second_call"],
-        application=counts["application"],
-        contract=counts["contract"],
-        cost=figures.economics.cost,
-        profit_per_call=figures.economics.profit_per_call,
+    return ManagerLeads.model_validate(
+        {row.key: figures.figure(row.key) for row in MANAGER_LEAD_FIGURES}
     )
 
 
 def _manager_calls(stats: CallStats) -> ManagerCalls:
-    return ManagerCalls(
-        calls=stats.calls,
-        answered=stats.answered,
-        answer_rate=stats.answer_rate,
-        talk_seconds=stats.talk_seconds,
-    )
+    values = stats.figure_values()
+    return ManagerCalls.model_validate({row.key: values[row.key] for row in MANAGER_CALL_FIGURES})
 
 
-_NO_LEADS = ManagerLeads(
-    dials=0,
-    leads_dialed=0,
-    reached=0,
-    conversation=0,
-    second_call=0,
-    application=0,
-    contract=0,
-    cost=Decimal(0),
-    profit_per_call=None,
-)
-_NO_CALLS = ManagerCalls(calls=0, answered=0, answer_rate=None, talk_seconds=0)
+def _nothing(row: Figure[Any]) -> object:
+    """A figure of no leads or no calls: zero counts and amounts, undefined ratios."""
+    if row.kind in ("count", "seconds"):
+        return 0
+    if row.key == "cost":
+        return Decimal(0)
+    return None
+
+
+# Someone with calls but no leads of their own this week (or the reverse).
+_NO_LEADS = ManagerLeads.model_validate({row.key: _nothing(row) for row in MANAGER_LEAD_FIGURES})
+_NO_CALLS = ManagerCalls.model_validate({row.key: _nothing(row) for row in MANAGER_CALL_FIGURES})
 
 
 def _managers(groups: Sequence[GroupFigures], calls: Sequence[CallStats]) -> list[ManagerRow]:
@@ -221,7 +224,7 @@ def _managers(groups: Sequence[GroupFigures], calls: Sequence[CallStats]) -> lis
                 "key": group.key or _NO_EMPLOYEE,
                 "leads_label": group.label,
                 "leads": _manager_leads(group.figures),
-                "profit": _sortable(group.figures.economics.profit_per_call),
+                "profit": _sortable(group.figures.figure(MANAGERS_SORTED_BY)),
             }
             for group in groups
         ],
@@ -242,8 +245,9 @@ def _managers(groups: Sequence[GroupFigures], calls: Sequence[CallStats]) -> lis
     return [_joined_row(row) for row in table.to_dict("records")]
 
 
-def _sortable(value: Decimal | None) -> float:
-    return float("nan") if value is None else float(value)
+def _sortable(value: object) -> float:
+    number = _float(value)
+    return float("nan") if number is None else number
 
 
 def _joined_row(row: dict[Any, Any]) -> ManagerRow:
@@ -268,30 +272,18 @@ def _cohorts(groups: Sequence[GroupFigures], zone: ZoneInfo, as_of: datetime) ->
         week_end = datetime.combine(week.next_monday, time(), tzinfo=zone).astimezone(UTC)
         age = as_of - week_end
         figures = group.figures
-        economics = figures.economics
-        forecast = economics.forecast
+        forecast = figures.economics.forecast
         assert forecast is not None  # cohort mode always forecasts
-        counts = _stage_counts(figures)
         cohorts.append(
-            Cohort(
-                week=week.key,
-                first_day=week.monday,
-                age_days=max(0, age // timedelta(days=1)),
-                young=age < YOUNG_COHORT or forecast.open_applications > 0,
-                leads_dialed=figures.leads_dialed,
-                dials=figures.dials,
-                reached=counts["reached"],
-                conversation=counts["conversation"],
-                second_call=counts["second_call"],
-                application=counts["application"],
-                contract=counts["contract"],
-                open_applications=forecast.open_applications,
-                cost=economics.cost,
-                profit_per_call=economics.profit_per_call,
-                profit_per_application=economics.profit_per_application,
-                expected_profit_per_call=forecast.expected_profit_per_call,
-                expected_profit_per_application=forecast.expected_profit_per_application,
-                forecast_source=forecast.source,
+            Cohort.model_validate(
+                {
+                    "week": week.key,
+                    "first_day": week.monday,
+                    "age_days": max(0, age // timedelta(days=1)),
+                    "young": age < YOUNG_COHORT or forecast.open_applications > 0,
+                    **{row.key: figures.figure(row.key) for row in COHORT_FIGURES},
+                    "forecast_source": forecast.source,
+                }
             )
         )
     return cohorts

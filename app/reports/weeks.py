@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from app.edge import EARLIEST_YEAR, LATEST_YEAR
 from app.errors import Unprocessable
 from app.metrics.funnel import week_key
 from app.metrics.service import resolve_period
@@ -20,6 +21,9 @@ class IsoWeek:
     week: int
 
     def __post_init__(self) -> None:
+        # The week after (or before) must exist too: the report compares with neighbouring weeks.
+        if not EARLIEST_YEAR < self.year < LATEST_YEAR:
+            raise ValueError(f"the year must lie between {EARLIEST_YEAR + 1} and {LATEST_YEAR - 1}")
         # fromisocalendar knows which years have a week 53.
         date.fromisocalendar(self.year, self.week, 1)
 
@@ -28,8 +32,13 @@ class IsoWeek:
         match = _PATTERN.fullmatch(text.strip())
         if match is None:
             raise ValueError(f"{text!r} is not an ISO week such as 2026-W47")
+        year, week = int(match[1]), int(match[2])
+        if not EARLIEST_YEAR < year < LATEST_YEAR:
+            raise ValueError(
+                f"{text!r}: the year must lie between {EARLIEST_YEAR + 1} and {LATEST_YEAR - 1}"
+            )
         try:
-            return cls(int(match[1]), int(match[2]))
+            return cls(year, week)
         except ValueError as exc:
             raise ValueError(f"{text!r}: the year {match[1]} has no week {match[2]}") from exc
 
@@ -40,7 +49,7 @@ class IsoWeek:
 
     @property
     def key(self) -> str:
-        return f"{self.year}-W{self.week:02d}"
+        return f"{self.year:04d}-W{self.week:02d}"
 
     @property
     def monday(self) -> date:
@@ -67,4 +76,4 @@ def week_param(value: str | None, zone: ZoneInfo, now: datetime) -> IsoWeek:
     try:
         return IsoWeek.parse(value)
     except ValueError as exc:
-        raise Unprocessable(str(exc), errors=[{"loc": ["query", "week"], "msg": str(exc)}]) from exc
+        raise Unprocessable.at("query", "week", msg=str(exc)) from exc

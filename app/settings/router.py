@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.auth.dependencies import AdminPrincipal, CurrentPrincipal
 from app.config import SettingsDep
 from app.db import SessionDep
+from app.settings.dependencies import EconomicsDep
 from app.settings.schemas import EconomicsSettings, OperationsSettings
 from app.settings.service import settings_service
 
@@ -12,10 +13,8 @@ router = APIRouter(prefix="/settings", tags=["settings"])
 
 
 @router.get("/economics")
-async def get_economics(
-    session: SessionDep, config: SettingsDep, _principal: CurrentPrincipal
-) -> EconomicsSettings:
-    return await settings_service.economics(session, default_timezone=config.timezone)
+async def get_economics(_principal: CurrentPrincipal, economics: EconomicsDep) -> EconomicsSettings:
+    return economics
 
 
 @router.put("/economics")

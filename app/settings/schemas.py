@@ -7,6 +7,8 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.money import Money, Rate
+from app.settings.callbacks import CallbackSettings
+from app.settings.quality import QualitySettings
 from app.zones import ZoneName
 
 
@@ -54,6 +56,8 @@ class EconomicsSettings(BaseModel):
     default_margin_rate: Rate = Decimal("0.25")
     thresholds: Thresholds = Field(default_factory=Thresholds)
     forecast: Forecast = Field(default_factory=Forecast)
+    callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     timezone: ZoneName | None = Field(
         default=None,
         description="The reporting time zone; until set, CALLFUNNEL_TIMEZONE stands in.",

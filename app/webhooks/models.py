@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.columns import EnumText
 from app.db import Base, UTCDateTime, utcnow
 
 
@@ -35,7 +36,9 @@ class WebhookEvent(Base):
     content_type: Mapped[str] = mapped_column(String(200), default="")
     headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default=WebhookEventStatus.RECEIVED)
+    status: Mapped[WebhookEventStatus] = mapped_column(
+        EnumText(WebhookEventStatus, 16), default=WebhookEventStatus.RECEIVED
+    )
     error: Mapped[str | None] = mapped_column(Text, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -26,7 +26,7 @@ class WebhookEventRepository:
         headers: dict[str, Any],
         body: bytes,
         received_at: datetime,
-        status: str,
+        status: WebhookEventStatus,
         error: str | None,
         processed_at: datetime | None,
     ) -> str | None:
@@ -65,7 +65,7 @@ class WebhookEventRepository:
         self,
         session: AsyncSession,
         *,
-        status: str | None,
+        status: WebhookEventStatus | None,
         integration_id: str | None,
         limit: int,
         after_id: str | None,
@@ -80,7 +80,7 @@ class WebhookEventRepository:
         return (await session.execute(query)).scalars().all()
 
     async def ids_with_status(
-        self, session: AsyncSession, status: str, *, limit: int
+        self, session: AsyncSession, status: WebhookEventStatus, *, limit: int
     ) -> Sequence[str]:
         query = (
             select(WebhookEvent.id)
@@ -95,7 +95,7 @@ class WebhookEventRepository:
         session: AsyncSession,
         event_id: str,
         *,
-        status: str,
+        status: WebhookEventStatus,
         error: str | None,
         processed_at: datetime | None,
     ) -> None:

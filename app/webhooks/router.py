@@ -11,7 +11,15 @@ from fastapi.responses import JSONResponse
 
 from app.config import SettingsDep
 from app.db import get_database
-from app.errors import Forbidden, NotAuthenticated, NotFound, PayloadTooLarge, Unprocessable
+from app.errors import (
+    WEBHOOK_PROBLEM_RESPONSES,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+)
+from app.proxies import client_address
 from app.webhooks.providers import ADAPTERS, get_adapter
 from app.webhooks.providers._common import read_form
 from app.webhooks.providers.base import (
@@ -22,7 +30,7 @@ from app.webhooks.providers.base import (
 )
 from app.webhooks.service import webhook_service
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=WEBHOOK_PROBLEM_RESPONSES)
 # Mounted only with CALLFUNNEL_BENCH_BARE_ENDPOINT=1 (see bench/ingest.py).
 bare_router = APIRouter(prefix="/bench/bare", include_in_schema=False)
 
@@ -66,7 +74,11 @@ async def receive_webhook(
         query=dict(request.query_params),
         headers={name.lower(): value for name, value in request.headers.items()},
         body=body,
-        client_ip=request.client.host if request.client else None,
+        client_ip=client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            settings.trusted_proxies,
+        ),
         integration_id=integration.id,
         raw_query=request.url.query,
     )
@@ -88,7 +100,8 @@ async def receive_webhook(
     if inbound.client_ip:
         kept["client-ip"] = inbound.client_ip
     # The unit of work commits when the block ends, before the answer is sent: a 200 means stored.
-    async with database.unit_of_work() as session:
+    # Webhooks have a pool of their own, so API traffic never makes a PBX wait for a connection.
+    async with database.unit_of_work(ingestion=True) as session:
         result = await webhook_service.ingest(session, integration, events, headers=kept)
     return JSONResponse({"status": "ok", "stored": result.stored, "duplicates": result.duplicates})
 

@@ -15,15 +15,18 @@ import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.calls.events import CallEvent
 from app.calls.service import call_service
 from app.db import Database, utcnow
+from app.edge import event_problem
 from app.errors import NotFound, ServiceUnavailable, is_connection_error
 from app.integrations.cache import LiveIntegration, integration_cache, live_of
 from app.integrations.models import Integration
 from app.webhooks.models import WebhookEvent, WebhookEventStatus
 from app.webhooks.providers import get_adapter
-from app.webhooks.providers.base import CallEvent, ProviderAdapter, ProviderConfig, StoredEvent
+from app.webhooks.providers.base import ProviderAdapter, ProviderConfig, StoredEvent
 from app.webhooks.repository import webhook_event_repository
+from app.webhooks.schemas import MAX_REPLAY, ReplayRequest, ReplayResponse
 
 log = structlog.get_logger("callfunnel.webhooks")
 
@@ -149,6 +152,36 @@ class WebhookService:
                 _log_failure(event_id, integration.provider, error)
         return IngestResult(stored=stored, duplicates=duplicates, failed=failed)
 
+    async def replay_request(self, session: AsyncSession, body: ReplayRequest) -> ReplayResponse:
+        """Replay the events a request names (404 for an unknown id) or up to ``MAX_REPLAY`` of
+        one status, and say how many of that status are left for another call."""
+        if body.ids is not None:
+            rows = await webhook_event_repository.get_many(session, body.ids)
+            missing = set(body.ids) - {row.id for row in rows}
+            if missing:
+                raise NotFound(f"webhook events not found: {', '.join(sorted(missing))}")
+        else:
+            assert body.status is not None  # ReplayRequest takes exactly one selector
+            ids = await webhook_event_repository.ids_with_status(
+                session, body.status, limit=MAX_REPLAY
+            )
+            rows = await webhook_event_repository.get_many(session, ids)
+        result = await self.replay(session, rows)
+        remaining = 0
+        if body.status is not None:
+            remaining = len(
+                await webhook_event_repository.ids_with_status(
+                    session, body.status, limit=MAX_REPLAY
+                )
+            )
+        return ReplayResponse(
+            replayed=result.replayed,
+            processed=result.processed,
+            failed=result.failed,
+            ignored=result.ignored,
+            remaining=remaining,
+        )
+
     async def replay(self, session: AsyncSession, rows: Sequence[WebhookEvent]) -> ReplayResult:
         """Process stored events again (after a fix); the merge is idempotent, so any may go."""
         counts = dict.fromkeys(WebhookEventStatus, 0)
@@ -231,9 +264,17 @@ def _normalise(
 ) -> tuple[Sequence[CallEvent], str | None]:
     """The event's call facts, or the error that made it unreadable (a bug, a new field)."""
     try:
-        return adapter.normalise(event, config), None
+        call_events = adapter.normalise(event, config)
     except Exception as exc:
         return (), _error_text(exc)
+    # What either database would refuse is refused here for both, so that SQLite and PostgreSQL
+    # make the same calls of the same traffic (app.edge).
+    now = utcnow()
+    for call_event in call_events:
+        problem = event_problem(call_event, now)
+        if problem is not None:
+            return (), f"unstorable event: {problem}"[:MAX_ERROR_LENGTH]
+    return call_events, None
 
 
 def _status(call_events: Sequence[CallEvent], error: str | None) -> WebhookEventStatus:
@@ -243,7 +284,9 @@ def _status(call_events: Sequence[CallEvent], error: str | None) -> WebhookEvent
 
 
 def _error_text(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+    # The message may quote the input; a NUL in it would make the error itself unstorable on PG.
+    text = f"{type(exc).__name__}: {exc}".replace("\x00", "\\x00")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:MAX_ERROR_LENGTH]
 
 
 def _log_failure(event_id: str, provider: str, error: str) -> None:

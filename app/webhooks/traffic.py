@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.calls.events import CallStatus, Direction
 from app.webhooks.providers import get_adapter
-from app.webhooks.providers.base import CallSpec, CallStatus, Direction, ProviderConfig
+from app.webhooks.providers.base import ProviderConfig
+from app.webhooks.providers.simulation import CallSimulator, CallSpec
 
 # Integration configs (test secrets) for generating traffic to every provider at once.
 EXAMPLE_CONFIGS: Mapping[str, Mapping[str, Any]] = {
@@ -90,15 +92,23 @@ def random_calls(
     return calls
 
 
+def simulator(provider: str) -> CallSimulator:
+    """The request writer of ``provider``'s adapter; ``KeyError`` if it cannot simulate traffic."""
+    adapter = get_adapter(provider)
+    if not isinstance(adapter, CallSimulator):
+        raise KeyError(f"provider {provider!r} cannot simulate calls")
+    return adapter
+
+
 def deliveries(
     provider: str, integration_id: str, config: ProviderConfig, calls: Sequence[CallSpec]
 ) -> list[Delivery]:
     """Every request ``provider`` sends for ``calls``, in the order it would send them."""
-    adapter = get_adapter(provider)
+    writer = simulator(provider)
     out = []
     base = f"/webhooks/{provider}/{integration_id}"
     for call in calls:
-        for request in adapter.signed_requests(call, config, integration_id=integration_id):
+        for request in writer.signed_requests(call, config, integration_id=integration_id):
             path = f"{base}/{request.subpath}".rstrip("/")
             out.append(
                 Delivery(
@@ -150,7 +160,7 @@ def mismatches(
             "direction": (got["direction"], want.direction.value),
             "extension": (got["extension"], want.extension),
             "external_number": (got["external_number"], want.external_number),
-            "answered": (got["status"] == CallStatus.ANSWERED.value, answered),
+            "answered": (got["status"] == CallStatus.ANSWERED, answered),
             "talk_seconds": (got["talk_seconds"], talk),
             "recording": (got["recording"] is not None, want.recording_id is not None),
         }

@@ -10,10 +10,10 @@ from httpx import AsyncClient
 from sqlalchemy import select
 
 from app.auth.roles import Role
+from app.calls.events import Direction
 from app.db import Database
 from app.leads.models import Application, Lead, Script
-from app.webhooks.providers.base import Direction
-from tests.factories import bearer, make_key
+from tests.factories import bearer, create_employee, create_integration, make_key
 from tests.webhooks.delivery import deliver_call, spec
 
 CONFIG: dict[str, object] = {
@@ -25,25 +25,15 @@ CONFIG: dict[str, object] = {
 
 @pytest.fixture
 async def integration(client: AsyncClient, admin: dict[str, str]) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/integrations",
-        json={"provider": "generic", "name": "bridge", "config": CONFIG},
-        headers=admin,
-    )
-    assert response.status_code == 201
-    body: dict[str, Any] = response.json()
-    return body
+    return await create_integration(client, admin, config=CONFIG, name="bridge")
 
 
 @pytest.fixture
 async def staff(client: AsyncClient, admin: dict[str, str]) -> dict[str, str]:
-    ids = {}
-    for name, ext in (("Anna", "101"), ("Boris", "102")):
-        created = await client.post(
-            "/api/v1/employees", json={"name": name, "extensions": [ext]}, headers=admin
-        )
-        ids[name] = created.json()["id"]
-    return ids
+    return {
+        name: (await create_employee(client, admin, name, ext))["id"]
+        for name, ext in (("Anna", "101"), ("Boris", "102"))
+    }
 
 
 async def _calls(

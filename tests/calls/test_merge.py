@@ -18,19 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.calls.events import TERMINAL_STATUSES, CallEvent, CallStatus, Direction, RecordingRef
 from app.calls.merge import (
     CallFields,
     CallState,
     LegFields,
     call_fields,
     merge_call_event,
-)
-from app.webhooks.providers.base import (
-    TERMINAL_STATUSES,
-    CallEvent,
-    CallStatus,
-    Direction,
-    RecordingRef,
 )
 
 OUT = Direction.OUTBOUND
@@ -643,8 +637,10 @@ def test_only_a_final_event() -> None:
 
     assert (fields.status, fields.direction, fields.extension) == (ANSWERED, OUT, "101")
     assert fields.ended_at == at(9, 2)  # a final event is sent when the call ends
-    assert (fields.started_at, fields.ring_seconds) == (None, None)
+    assert fields.ring_seconds is None
     assert (fields.talk_seconds, fields.duration_seconds) == (95, 95)
+    # No event tells the start: it is the end less what is known of the duration, never unknown.
+    assert fields.started_at == at(9, 2) - timedelta(seconds=95)
 
 
 def test_duplicate_finals_count_once() -> None:

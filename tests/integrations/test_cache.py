@@ -12,6 +12,7 @@ from app.integrations.cache import TTL_SECONDS, IntegrationCache
 from app.integrations.models import Integration
 from app.integrations.service import validated_config
 from app.webhooks.providers import get_adapter
+from tests.factories import create_integration, insert_integration
 from tests.webhooks.delivery import spec
 
 
@@ -31,12 +32,8 @@ async def _first_request_status(
 async def test_edits_through_the_api_apply_to_the_next_delivery(
     client: AsyncClient, admin: dict[str, str]
 ) -> None:
-    created = await client.post(
-        "/api/v1/integrations",
-        json={"provider": "generic", "name": "g", "config": {"secret": "old_secret"}},
-        headers=admin,
-    )
-    integration_id = created.json()["id"]
+    created = await create_integration(client, admin, config={"secret": "old_secret"}, name="g")
+    integration_id = created["id"]
     assert await _first_request_status(client, integration_id, {"secret": "old_secret"}) == 200
 
     patched = await client.patch(
@@ -57,12 +54,8 @@ async def test_edits_through_the_api_apply_to_the_next_delivery(
 async def test_edits_by_another_process_apply_within_the_ttl(
     client: AsyncClient, admin: dict[str, str], database: Database
 ) -> None:
-    created = await client.post(
-        "/api/v1/integrations",
-        json={"provider": "generic", "name": "g", "config": {"secret": "first"}},
-        headers=admin,
-    )
-    integration_id = created.json()["id"]
+    created = await create_integration(client, admin, config={"secret": "first"}, name="g")
+    integration_id = created["id"]
     now = 1000.0
     cache = IntegrationCache(database, clock=lambda: now)
     cached = await cache.get(integration_id)
@@ -97,13 +90,6 @@ async def test_edits_by_another_process_apply_within_the_ttl(
 async def test_an_unknown_id_is_not_remembered(client: AsyncClient, database: Database) -> None:
     integration_id = "intg_installed_after_the_first_try_000"
     assert await _first_request_status(client, integration_id, {"secret": "s"}) == 404
-    async with database.unit_of_work() as session:
-        session.add(
-            Integration(
-                id=integration_id,
-                provider="generic",
-                name="g",
-                config=validated_config("generic", {"secret": "s"}).model_dump(),
-            )
-        )
+    config = validated_config("generic", {"secret": "s"}).model_dump()
+    await insert_integration(database, integration_id=integration_id, config=config, name="g")
     assert await _first_request_status(client, integration_id, {"secret": "s"}) == 200

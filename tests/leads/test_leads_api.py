@@ -10,23 +10,16 @@ from httpx import AsyncClient
 
 from app.auth.roles import Role
 from app.db import Database
-from tests.factories import bearer, make_key
+from tests.factories import bearer, create_integration, create_lead, make_key
 from tests.webhooks.delivery import deliver_call, spec
 
 GENERIC: dict[str, object] = {"secret": "leads-test", "timezone": "UTC", "default_region": "RU"}
 
 
-async def _lead(client: AsyncClient, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/leads", json=fields, headers=headers)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def test_create_normalises_phones_and_refuses_taken_ones(
     client: AsyncClient, admin: dict[str, str]
 ) -> None:
-    lead = await _lead(
+    lead = await create_lead(
         client,
         admin,
         company="ООО Ромашка",
@@ -59,8 +52,8 @@ async def test_create_normalises_phones_and_refuses_taken_ones(
 
 
 async def test_update_refusal_and_phones(client: AsyncClient, admin: dict[str, str]) -> None:
-    lead = await _lead(client, admin, company="A", phones=["+79160000001"])
-    other = await _lead(client, admin, company="B", phones=["+79160000002"])
+    lead = await create_lead(client, admin, company="A", phones=["+79160000001"])
+    other = await create_lead(client, admin, company="B", phones=["+79160000002"])
     url = f"/api/v1/leads/{lead['id']}"
 
     no_reason = await client.patch(url, json={"status": "refused"}, headers=admin)
@@ -94,7 +87,7 @@ async def test_update_refusal_and_phones(client: AsyncClient, admin: dict[str, s
 
 async def test_list_filters_and_pagination(client: AsyncClient, admin: dict[str, str]) -> None:
     anna = (await client.post("/api/v1/employees", json={"name": "Anna"}, headers=admin)).json()
-    romashka = await _lead(
+    romashka = await create_lead(
         client,
         admin,
         company="ООО Ромашка",
@@ -102,8 +95,8 @@ async def test_list_filters_and_pagination(client: AsyncClient, admin: dict[str,
         campaign="pumps",
         owner_id=anna["id"],
     )
-    await _lead(client, admin, company="Vasilek LLC", contact_name="Ольга", campaign="valves")
-    await _lead(client, admin, contact_name="Пётр Ромашкин", campaign="pumps")
+    await create_lead(client, admin, company="Vasilek LLC", contact_name="Ольга", campaign="valves")
+    await create_lead(client, admin, contact_name="Пётр Ромашкин", campaign="pumps")
 
     async def ids(**params: Any) -> list[str]:
         response = await client.get("/api/v1/leads", params=params, headers=admin)
@@ -134,25 +127,15 @@ async def test_list_filters_and_pagination(client: AsyncClient, admin: dict[str,
 async def test_delete_is_admin_only(
     client: AsyncClient, admin: dict[str, str], head: dict[str, str]
 ) -> None:
-    lead = await _lead(client, admin, company="Gone")
+    lead = await create_lead(client, admin, company="Gone")
     assert (await client.delete(f"/api/v1/leads/{lead['id']}", headers=head)).status_code == 403
     assert (await client.delete(f"/api/v1/leads/{lead['id']}", headers=admin)).status_code == 204
     assert (await client.get(f"/api/v1/leads/{lead['id']}", headers=admin)).status_code == 404
     assert (await client.delete(f"/api/v1/leads/{lead['id']}", headers=admin)).status_code == 404
 
 
-async def _integration(client: AsyncClient, admin: dict[str, str]) -> dict[str, Any]:
-    created = await client.post(
-        "/api/v1/integrations",
-        json={"provider": "generic", "name": "pbx", "config": GENERIC},
-        headers=admin,
-    )
-    body: dict[str, Any] = created.json()
-    return body
-
-
 async def test_merge_moves_everything(client: AsyncClient, admin: dict[str, str]) -> None:
-    integration = await _integration(client, admin)
+    integration = await create_integration(client, admin, config=GENERIC, name="pbx")
     await deliver_call(client, integration, GENERIC, spec("m1", number="+79165550001"))
     await deliver_call(client, integration, GENERIC, spec("m2", number="+79165550002"))
     calls = (await client.get("/api/v1/calls", headers=admin)).json()["items"]
@@ -191,7 +174,7 @@ async def test_merge_moves_everything(client: AsyncClient, admin: dict[str, str]
 async def test_applications_contracts_and_timeline(
     client: AsyncClient, admin: dict[str, str], head: dict[str, str]
 ) -> None:
-    integration = await _integration(client, admin)
+    integration = await create_integration(client, admin, config=GENERIC, name="pbx")
     start = datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
     await deliver_call(client, integration, GENERIC, spec("t1", start=start, recording=True))
     call = (await client.get("/api/v1/calls", headers=admin)).json()["items"][0]
@@ -276,7 +259,7 @@ async def test_applications_contracts_and_timeline(
 
 
 async def test_lost_and_reopened_application(client: AsyncClient, admin: dict[str, str]) -> None:
-    lead = await _lead(client, admin, company="L")
+    lead = await create_lead(client, admin, company="L")
     application = (
         await client.post(
             "/api/v1/applications",
@@ -348,7 +331,7 @@ async def test_manager_sees_only_its_leads(
             "/api/v1/employees", json={"name": "Boris", "extensions": ["102"]}, headers=admin
         )
     ).json()
-    integration = await _integration(client, admin)
+    integration = await create_integration(client, admin, config=GENERIC, name="pbx")
     # Anna dials lead A first; Boris dials it later. Boris dials lead B. Lead C is Anna's by owner.
     start = datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
     await deliver_call(client, integration, GENERIC, spec("a1", number="+79160000010", start=start))
@@ -364,8 +347,8 @@ async def test_manager_sees_only_its_leads(
         GENERIC,
         spec("b1", extension="102", number="+79160000020", start=start),
     )
-    owned = await _lead(client, admin, company="C", owner_id=anna["id"])
-    given_away = await _lead(
+    owned = await create_lead(client, admin, company="C", owner_id=anna["id"])
+    given_away = await create_lead(
         client, admin, company="D", phones=["+79160000030"], owner_id=boris["id"]
     )
     await deliver_call(client, integration, GENERIC, spec("d1", number="+79160000030", start=start))
@@ -417,7 +400,7 @@ async def test_manager_sees_only_its_leads(
 async def test_head_reads_and_writes_all(
     client: AsyncClient, admin: dict[str, str], database: Database, role: Role
 ) -> None:
-    lead = await _lead(client, admin, company="H")
+    lead = await create_lead(client, admin, company="H")
     key = bearer(await make_key(database, role))
     assert (await client.get(f"/api/v1/leads/{lead['id']}", headers=key)).status_code == 200
     patched = await client.patch(

@@ -8,10 +8,10 @@ from typing import Any
 from app.calls.models import Call
 from app.db import Database
 from app.employees.models import Employee, EmployeeExtension
-from app.integrations.models import Integration
 from app.leads.models import Application, Contract, Lead, LeadPhone
 from app.settings.repository import setting_repository
 from app.settings.service import ECONOMICS
+from tests.factories import insert_integration
 from tests.metrics.reference import minor, parse_time
 
 INTEGRATION = "intg_dataset_loader_0000000000000"
@@ -19,10 +19,10 @@ INTEGRATION = "intg_dataset_loader_0000000000000"
 
 async def load_dataset(database: Database, data: Mapping[str, Any]) -> None:
     """Employees, leads, calls, applications, contracts and settings, ids kept as given."""
+    await insert_integration(
+        database, integration_id=INTEGRATION, config={"secret": "x"}, name="dataset"
+    )
     async with database.sessions.begin() as session:
-        session.add(
-            Integration(id=INTEGRATION, provider="generic", name="dataset", config={"secret": "x"})
-        )
         for employee in data["employees"]:
             session.add(
                 Employee(

@@ -1,4 +1,4 @@
-"""A plain-Python reading of METRICS.md: from normalised calls to the rows SQL must produce.
+"""A plain-Python reading of docs/metrics.md: from normalised calls to the rows SQL must produce.
 
 Written from the rules, not from ``app.metrics.funnel``'s internals: it classifies every call's
 stage evidence, picks the cold leads a query needs and sums their in-scope calls. The tests feed

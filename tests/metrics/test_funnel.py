@@ -1,4 +1,4 @@
-"""The five-stage funnel (METRICS.md): the worked example exactly, then one small case per rule.
+"""The five-stage funnel (docs/metrics.md): the worked example exactly, then a small case per rule.
 
 Rows come from ``reference.py`` (a plain reading of the rules over calls), figures from
 ``compute_funnel``; money is compared as exact strings, ratios with a relative tolerance of 1e-9.

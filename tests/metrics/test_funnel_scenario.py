@@ -13,6 +13,7 @@ from app.metrics.funnel import FunnelQuery, compute_funnel
 from app.settings.schemas import EconomicsSettings
 from app.webhooks.providers import get_adapter
 from app.webhooks.traffic import call_key, deliveries, mismatches, random_calls
+from tests.factories import create_integration
 from tests.metrics import reference
 from tests.metrics.compare import assert_same
 
@@ -30,12 +31,8 @@ async def test_webhook_scenario_matches_the_reference(
     rng = random.Random(7)
     expected = {}
     for provider, config in CONFIGS.items():
-        created = await client.post(
-            "/api/v1/integrations",
-            json={"provider": provider, "name": provider, "config": config},
-            headers=admin,
-        )
-        integration_id = created.json()["id"]
+        created = await create_integration(client, admin, provider=provider, config=config)
+        integration_id = created["id"]
         calls = random_calls(
             rng,
             100,

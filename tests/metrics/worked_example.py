@@ -1,4 +1,4 @@
-"""The worked example of METRICS.md (fixtures/worked_example), carried in as Python data.
+"""The worked example of docs/metrics.md (fixtures/worked_example), carried in as Python data.
 
 ``DATASET`` is dataset.json and ``CASES`` the four queries of expected.json with their exact
 results: money as strings, ratios as floats (compared with a relative tolerance of 1e-9). The

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.recordings.download import RecordingDownloader, RecordingFetchError, StoredRecording
+from app.recordings.download import RecordingDownloader, StoredRecording
+from app.recordings.errors import RecordingFetchError
 from app.webhooks.providers.base import ProviderConfig
 from app.webhooks.providers.generic import GenericConfig
 from app.webhooks.providers.mango import MangoConfig

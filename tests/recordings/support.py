@@ -11,8 +11,8 @@ from app.calls.models import Call
 from app.db import Database, utcnow
 from app.employees.models import Employee
 from app.ids import new_id
-from app.integrations.models import Integration
 from app.recordings.models import Recording
+from tests.factories import insert_integration
 
 
 async def make_recording(
@@ -26,18 +26,14 @@ async def make_recording(
 ) -> tuple[str, str]:
     """(call id, recording id) of a new call with one pending recording, due now."""
     now = utcnow()
-    call_id, recording_id, integration_id = new_id("call"), new_id("rec"), new_id("intg")
+    call_id, recording_id = new_id("call"), new_id("rec")
+    integration_id = await insert_integration(
+        database,
+        provider=provider,
+        config=config
+        or {"secret": "generic-example", "recording_hosts": ["recordings.example.com"]},
+    )
     async with database.unit_of_work() as session:
-        session.add(
-            Integration(
-                id=integration_id,
-                provider=provider,
-                name=f"{provider} test",
-                config=config
-                or {"secret": "generic-example", "recording_hosts": ["recordings.example.com"]},
-            )
-        )
-        await session.flush()
         session.add(
             Call(
                 id=call_id,

@@ -21,7 +21,7 @@ from app.config import Settings
 from app.db import Database, utcnow
 from app.recordings.worker import recording_worker
 from app.webhooks.providers.generic import sign_body
-from tests.factories import settings_for
+from tests.factories import create_integration, settings_for
 from tests.recordings.fake_pbx import wav_bytes
 
 SECRET = "generic-end-to-end-secret"
@@ -77,16 +77,9 @@ async def test_webhook_to_playback_through_the_real_worker(
     admin: dict[str, str],
     pbx: str,
 ) -> None:
-    created = await client.post(
-        "/api/v1/integrations",
-        headers=admin,
-        json={
-            "provider": "generic",
-            "name": "bridge",
-            "config": {"secret": SECRET, "recording_hosts": ["127.0.0.1"]},
-        },
+    created = await create_integration(
+        client, admin, config={"secret": SECRET, "recording_hosts": ["127.0.0.1"]}, name="bridge"
     )
-    assert created.status_code == 201, created.text
     body = json.dumps(
         {
             "event_id": "rec-1",
@@ -97,7 +90,7 @@ async def test_webhook_to_playback_through_the_real_worker(
         }
     ).encode()
     delivered = await client.post(
-        created.json()["webhook_url"],
+        created["webhook_url"],
         content=body,
         headers={
             "content-type": "application/json",

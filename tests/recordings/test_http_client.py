@@ -18,12 +18,9 @@ import pytest
 from pydantic import ValidationError
 
 from app.config import Settings
-from app.recordings.download import (
-    RecordingDownloader,
-    RecordingFetchError,
-    Resolver,
-    make_http_client,
-)
+from app.recordings.download import RecordingDownloader
+from app.recordings.errors import RecordingFetchError
+from app.recordings.http_client import Resolver, make_http_client
 from app.recordings.storage import LocalStorage
 from app.webhooks.providers.generic import GenericConfig
 from tests.recordings.fake_pbx import AUDIO, FakeResolver, stored_files

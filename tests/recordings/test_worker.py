@@ -15,7 +15,8 @@ from sqlalchemy import func, select, update
 from app.config import Settings
 from app.db import Database, create_engine, utcnow
 from app.integrations.models import Integration
-from app.recordings.download import RecordingFetchError, StoredRecording
+from app.recordings.download import StoredRecording
+from app.recordings.errors import RecordingFetchError
 from app.recordings.models import RecordingStatus
 from app.recordings.repository import recording_repository
 from app.recordings.storage import LocalStorage

@@ -1,4 +1,4 @@
-"""The worked example of METRICS.md, loaded for the report's tests."""
+"""The worked example of docs/metrics.md, loaded for the report's tests."""
 
 from __future__ import annotations
 

@@ -32,6 +32,17 @@ async def test_a_spreadsheet_reads_numbers(
         "calls_answered",
         "calls_answer_rate",
         "calls_talk_seconds",
+        "callbacks_missed_calls",
+        "callbacks_cases",
+        "callbacks_called_back",
+        "callbacks_contacted",
+        "callbacks_lost",
+        "callbacks_hot_lost",
+        "callbacks_pending",
+        "callbacks_within_sla_rate",
+        "callbacks_first_attempt_median",
+        "script_score",
+        "scored_calls",
         "employee_id",
     ]
     types = frame.dtypes.to_dict()

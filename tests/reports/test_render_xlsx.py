@@ -51,6 +51,8 @@ async def test_the_workbook_holds_the_funnels_figures(
         "Cohorts",
         "When calls are answered",
         "Why leads are lost",
+        "Missed calls and callbacks",
+        "Script quality",
     ]
     funnel = await api(
         client, head, "metrics/funnel", **DAYS, mode="activity", as_of=as_of, group_by="employee"
@@ -106,9 +108,15 @@ async def test_number_formats_and_layout(
     assert formats["Dials"] == "#,##0"
     # The two kinds of column are told apart by a heading above them.
     groups = {cell.value for cell in sheet[header - 1] if cell.value}
-    assert groups == {"Their leads: the funnel", "Calls they made"}
-    assert all(sheet.column_dimensions[letter].width >= 8 for letter in "ABCDEFGHIJKLMNO")
-    assert sheet.column_dimensions["O"].hidden  # the employee ids
+    assert groups == {
+        "Their leads: the funnel",
+        "Calls they made",
+        "Missed calls and callbacks",
+        "Script quality",
+    }
+    last = top[-1].column_letter  # the employee ids: the last column
+    assert all(sheet.column_dimensions[cell.column_letter].width >= 8 for cell in top)
+    assert sheet.column_dimensions[last].hidden
     money = book["Money"]
     change = next(row for row in money.iter_rows() if row[0].value == "Cost")[3]
     assert change.number_format.startswith("+")  # a change shows its sign

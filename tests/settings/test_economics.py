@@ -6,10 +6,17 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from app.settings.quality import QualitySettings
+from tests.callbacks.example import DATASET as CALLBACKS_EXAMPLE
 from tests.metrics.worked_example import DATASET
 
-# The worked example's settings (METRICS.md) are the defaults of a fresh install.
-DEFAULTS: dict[str, Any] = DATASET["settings"]
+# The worked example's settings (docs/metrics.md) are the defaults of a fresh install, with the
+# callbacks example's block (docs/callbacks.md: the spec's defaults) and the quality block's.
+DEFAULTS: dict[str, Any] = {
+    **DATASET["settings"],
+    "callbacks": CALLBACKS_EXAMPLE["settings"]["callbacks"],
+    "quality": QualitySettings().model_dump(mode="json"),
+}
 
 
 async def test_defaults(client: AsyncClient, head: dict[str, str]) -> None:

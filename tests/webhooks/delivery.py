@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from httpx import AsyncClient
 
+from app.calls.events import CallStatus, Direction
 from app.webhooks.providers import get_adapter
-from app.webhooks.providers.base import CallSpec, CallStatus, Direction
+from app.webhooks.providers.simulation import CallSpec
 
 
 def spec(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from httpx import AsyncClient
 
 from app.webhooks.providers import get_adapter
-from app.webhooks.providers.base import CallSpec
+from app.webhooks.providers.simulation import CallSpec
 from app.webhooks.traffic import (
     EXAMPLE_CONFIGS,
     Delivery,
@@ -19,6 +19,7 @@ from app.webhooks.traffic import (
     random_calls,
     shuffled_with_duplicates,
 )
+from tests.factories import create_integration
 
 CONFIGS = EXAMPLE_CONFIGS
 CALLS_PER_PROVIDER = 30
@@ -47,12 +48,8 @@ async def test_mixed_stream_gives_one_correct_call_per_provider_call(
     expected: dict[tuple[str, str], CallSpec] = {}
     all_requests: list[Delivery] = []
     for provider, config in CONFIGS.items():
-        created = await client.post(
-            "/api/v1/integrations",
-            json={"provider": provider, "name": provider, "config": config},
-            headers=admin,
-        )
-        integration_id = created.json()["id"]
+        created = await create_integration(client, admin, provider=provider, config=config)
+        integration_id = created["id"]
         calls = random_calls(
             rng,
             CALLS_PER_PROVIDER,

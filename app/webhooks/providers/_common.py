@@ -20,10 +20,10 @@ from app.webhooks.providers.base import (
     NormalisationError,
     ProviderConfig,
     SignatureError,
-    SignedRequest,
     StoredEvent,
     field_hash_key,
 )
+from app.webhooks.providers.simulation import SignedRequest
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 JSON_CONTENT_TYPE = "application/json"
@@ -229,6 +229,9 @@ def read_seconds(value: object, what: str) -> int | None:
 def load_json(data: bytes | str, what: str) -> object:
     try:
         return json.loads(data)
+    except RecursionError as exc:
+        # Thousands of nested brackets exhaust the parser's stack: a 422, like any bad JSON.
+        raise MalformedRequestError(f"{what} is nested too deeply") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedRequestError(f"{what} is not valid JSON") from exc
 

@@ -11,41 +11,14 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
+from pathlib import Path
 from typing import ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from app.calls.events import CallEvent
 from app.zones import ZoneName
-
-
-class Direction(StrEnum):
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
-    INTERNAL = "internal"
-
-
-class CallStatus(StrEnum):
-    RINGING = "ringing"
-    IN_PROGRESS = "in_progress"
-    ANSWERED = "answered"
-    NO_ANSWER = "no_answer"
-    BUSY = "busy"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-TERMINAL_STATUSES = frozenset(
-    {
-        CallStatus.ANSWERED,
-        CallStatus.NO_ANSWER,
-        CallStatus.BUSY,
-        CallStatus.FAILED,
-        CallStatus.CANCELLED,
-    }
-)
 
 
 class ProviderError(Exception):
@@ -85,6 +58,9 @@ class ProviderConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     secret_fields: ClassVar[frozenset[str]] = frozenset()
+    # True where the provider gives no duration of the whole call (Asterisk CDR legs): the call's
+    # duration is then the span from its start to its end.
+    duration_from_span: ClassVar[bool] = False
 
     timezone: ZoneName = "UTC"
     default_region: str = "RU"
@@ -142,17 +118,14 @@ class StoredEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordingRef:
-    """A recording the PBX says exists; fetching it is the recording worker's job."""
-
-    provider_ref: str
-    url: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class RecordingTarget:
-    """One recording to download: what the adapter stored, and the provider's id of its call."""
+    """One recording to download: what the adapter stored, and the provider's id of its call.
 
+    ``provider`` is the integration's provider name: one adapter may serve several platforms
+    (Zadarma and Novofon) whose APIs live on different hosts.
+    """
+
+    provider: str
     provider_ref: str
     source_url: str | None
     provider_call_id: str
@@ -178,61 +151,11 @@ class RecordingPlan:
 
 
 @dataclass(frozen=True, slots=True)
-class CallEvent:
-    """One normalised fact about one provider call.
+class LocalRecording:
+    """A recording the PBX left in a local folder (Asterisk's ``recordings_dir``): the adapter has
+    checked that ``path`` is inside that folder; the downloader copies it into storage."""
 
-    Every field but ``provider_call_id`` may be unknown (``None``): the merge keeps what it knows
-    and fills the rest as other events arrive. ``final`` marks the provider's summary/end event,
-    whose durations and status win over anything else.
-    """
-
-    provider_call_id: str
-    occurred_at: datetime | None = None
-    leg_id: str | None = None
-    seq: int | None = None
-    final: bool = False
-    direction: Direction | None = None
-    status: CallStatus | None = None
-    extension: str | None = None  # the employee's side, as a PBX extension
-    external_number: str | None = None  # the customer's side, raw (normalised by app.calls.phones)
-    started_at: datetime | None = None
-    answered_at: datetime | None = None
-    ended_at: datetime | None = None
-    ring_seconds: int | None = None
-    talk_seconds: int | None = None
-    duration_seconds: int | None = None
-    disconnect_reason: str | None = None
-    recording: RecordingRef | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CallSpec:
-    """A call described plainly, from which the signing helpers build a provider's real requests.
-
-    Used by the tests and by the demo-data generator: both must speak to the webhooks exactly as the
-    PBX would.
-    """
-
-    call_id: str
-    direction: Direction
-    extension: str
-    external_number: str  # E.164
-    started_at: datetime  # UTC
-    answered_at: datetime | None
-    ended_at: datetime
-    status: CallStatus
-    recording_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SignedRequest:
-    """A request ready to send: path relative to /webhooks/{provider}/{integration_id}."""
-
-    method: str
-    subpath: str
-    headers: Mapping[str, str]
-    body: bytes
-    query: str = ""
+    path: Path
 
 
 class ProviderAdapter(Protocol):
@@ -257,10 +180,11 @@ class ProviderAdapter(Protocol):
         ``base_path`` is ``/webhooks/{provider}/{integration_id}``.
         """
 
-    def signed_requests(
-        self, call: CallSpec, config: ProviderConfig, *, integration_id: str
-    ) -> Sequence[SignedRequest]:
-        """Build the requests this provider would send for ``call``, signed with ``config``."""
+    def recording_plan(
+        self, config: ProviderConfig, target: RecordingTarget
+    ) -> RecordingPlan | LocalRecording:
+        """How to download one recording (``RecordingNotReadyError``/``RecordingSourceError`` if
+        it cannot be asked for); the recording downloader carries the plan out."""
 
 
 def field_hash_key(fields: Mapping[str, str]) -> str:

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from app.calls.phones import split_party
+from app.calls.events import CallEvent, CallStatus, Direction, RecordingRef
+from app.phones import split_party
 from app.webhooks.providers._common import (
     JSON_CONTENT_TYPE,
     as_text,
@@ -34,23 +35,18 @@ from app.webhooks.providers._common import (
     utc_from_iso,
 )
 from app.webhooks.providers.base import (
-    CallEvent,
-    CallSpec,
-    CallStatus,
-    Direction,
     HandshakeReply,
     InboundRequest,
     MalformedRequestError,
     NormalisationError,
     ProviderConfig,
     RecordingPlan,
-    RecordingRef,
     RecordingSourceError,
     RecordingTarget,
     SignatureError,
-    SignedRequest,
     StoredEvent,
 )
+from app.webhooks.providers.simulation import CallSpec, SignedRequest
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -209,6 +205,12 @@ class GenericAdapter:
                     recording=RecordingRef(ref, url),
                 )
             ]
+        if all(moment is None for moment in times.values()):
+            # Kept as failed (replayable) rather than folded into a call that would have no start.
+            raise NormalisationError(
+                f"{kind} carries none of occurred_at, started_at, answered_at, ended_at:"
+                " the call's time is unknown"
+            )
         direction = _member(Direction, data.get("direction"), "direction")
         extension, external = _sides(data, direction)
         status = _member(CallStatus, data.get("status"), "status")
@@ -317,17 +319,16 @@ class GenericAdapter:
             requests.append(SignedRequest(method="POST", subpath="", headers=headers, body=body))
         return requests
 
+    def recording_plan(self, config: ProviderConfig, target: RecordingTarget) -> RecordingPlan:
+        """``recording_url`` as the bridge sent it, on the integration's own ``recording_hosts``."""
+        cfg = expect_config(config, GenericConfig)
+        if not target.source_url:
+            raise RecordingSourceError("the recording has no recording_url to download")
+        return RecordingPlan(method="GET", url=target.source_url, hosts=tuple(cfg.recording_hosts))
+
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def recording_plan(config: ProviderConfig, target: RecordingTarget) -> RecordingPlan:
-    """``recording_url`` as the bridge sent it, on the integration's own ``recording_hosts``."""
-    cfg = expect_config(config, GenericConfig)
-    if not target.source_url:
-        raise RecordingSourceError("the recording has no recording_url to download")
-    return RecordingPlan(method="GET", url=target.source_url, hosts=tuple(cfg.recording_hosts))
 
 
 ADAPTER = GenericAdapter()

@@ -12,7 +12,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from app.calls.phones import split_party
+from app.calls.events import CallEvent, CallStatus, Direction, RecordingRef
+from app.phones import split_party
 from app.webhooks.providers._common import (
     FORM_CONTENT_TYPE,
     as_int,
@@ -36,10 +37,6 @@ from app.webhooks.providers._common import (
     utc_from_epoch,
 )
 from app.webhooks.providers.base import (
-    CallEvent,
-    CallSpec,
-    CallStatus,
-    Direction,
     HandshakeReply,
     InboundRequest,
     MalformedRequestError,
@@ -47,12 +44,11 @@ from app.webhooks.providers.base import (
     ProviderConfig,
     RecordingNotReadyError,
     RecordingPlan,
-    RecordingRef,
     RecordingTarget,
     SignatureError,
-    SignedRequest,
     StoredEvent,
 )
+from app.webhooks.providers.simulation import CallSpec, SignedRequest
 
 
 class MangoConfig(ProviderConfig):
@@ -68,6 +64,9 @@ _LEG_STATUSES = {
     "appeared": CallStatus.RINGING,
     "connected": CallStatus.IN_PROGRESS,
     "onhold": CallStatus.IN_PROGRESS,
+    # The leg is over; whether anybody talked on the call is the merge's verdict (the leg's
+    # Connected, or the summary), so a Disconnected that arrives alone still ends the call.
+    "disconnected": CallStatus.NO_ANSWER,
 }
 
 # What the signing helpers put where the PBX would: a line number, Mango's SIP domain, and the
@@ -142,7 +141,9 @@ def _sides(
             direction = Direction.INTERNAL
         elif caller_ext:
             direction = Direction.OUTBOUND
-        elif callee_ext:
+        elif callee_ext or as_text(callee.get("line_number")):
+            # Mango names the company's own line a customer dialled (``to.line_number``) even
+            # before any extension rings (an IVR answering first): that call came in.
             direction = Direction.INBOUND
     if direction is Direction.OUTBOUND:
         return direction, caller_ext, _customer(callee)
@@ -163,7 +164,11 @@ def _required(data: Mapping[str, object], key: str, what: str) -> str:
 def _call_event(data: Mapping[str, object]) -> list[CallEvent]:
     entry_id = _required(data, "entry_id", "call")
     state = (as_text(data.get("call_state")) or "").lower()
+    seq = read_int(data.get("seq"), "seq")
     at = utc_from_epoch(data.get("timestamp"), "timestamp")
+    if at is None:
+        # Kept as failed (replayable) rather than folded into a call that would have no time.
+        raise NormalisationError("Mango call event has no timestamp: the call's time is unknown")
     direction, extension, external = _sides(data, None)
     if direction is Direction.INBOUND and state != "connected":
         # Every phone of a ring group gets its own leg; only the one that answers is the employee.
@@ -173,7 +178,7 @@ def _call_event(data: Mapping[str, object]) -> list[CallEvent]:
             provider_call_id=entry_id,
             occurred_at=at,
             leg_id=as_text(data.get("call_id")),
-            seq=read_int(data.get("seq"), "seq"),
+            seq=seq,
             direction=direction,
             status=_LEG_STATUSES.get(state),
             extension=extension,
@@ -302,6 +307,19 @@ class MangoAdapter:
         cfg = expect_config(config, MangoConfig)
         return _MangoCallWriter(call, cfg).requests()
 
+    def recording_plan(self, config: ProviderConfig, target: RecordingTarget) -> RecordingPlan:
+        """The signed download request; Mango redirects it to a one-time URL that is never kept."""
+        cfg = expect_config(config, MangoConfig)
+        form = _signed_form(cfg, {"recording_id": target.provider_ref, "action": "download"})
+        return RecordingPlan(
+            method="POST",
+            url=RECORDING_URL,
+            hosts=RECORDING_HOSTS,
+            headers={"content-type": FORM_CONTENT_TYPE},
+            body=encode_form(form),
+            read_answer=_no_file_yet,
+        )
+
 
 class _MangoCallWriter:
     """The requests Mango sends for one single-leg call, in the order it sends them."""
@@ -403,20 +421,6 @@ def _no_file_yet(answer: object) -> str:
     result = as_text(answer.get("result")) if isinstance(answer, dict) else None
     raise RecordingNotReadyError(
         f"Mango has no file yet (result {result})" if result else "Mango has no file yet"
-    )
-
-
-def recording_plan(config: ProviderConfig, target: RecordingTarget) -> RecordingPlan:
-    """The signed download request; Mango redirects it to a one-time URL that is never kept."""
-    cfg = expect_config(config, MangoConfig)
-    form = _signed_form(cfg, {"recording_id": target.provider_ref, "action": "download"})
-    return RecordingPlan(
-        method="POST",
-        url=RECORDING_URL,
-        hosts=RECORDING_HOSTS,
-        headers={"content-type": FORM_CONTENT_TYPE},
-        body=encode_form(form),
-        read_answer=_no_file_yet,
     )
 
 

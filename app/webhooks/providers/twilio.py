@@ -16,24 +16,23 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import ClassVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import field_validator
 
-from app.calls.phones import split_party
+from app.calls.events import CallEvent, CallStatus, Direction, RecordingRef
+from app.phones import split_party
 from app.webhooks.providers._common import (
     FORM_CONTENT_TYPE,
     as_int,
+    decode_form,
     expect_config,
     form_request,
     hashed_key,
     header,
     identity_key,
-    read_form,
-    read_form_to_verify,
     read_int,
     read_seconds,
-    read_stored_form,
     require_secrets,
     same,
     seconds_between,
@@ -41,23 +40,18 @@ from app.webhooks.providers._common import (
     utc_from_rfc2822,
 )
 from app.webhooks.providers.base import (
-    CallEvent,
-    CallSpec,
-    CallStatus,
-    Direction,
     HandshakeReply,
     InboundRequest,
     MalformedRequestError,
     NormalisationError,
     ProviderConfig,
     RecordingPlan,
-    RecordingRef,
     RecordingSourceError,
     RecordingTarget,
     SignatureError,
-    SignedRequest,
     StoredEvent,
 )
+from app.webhooks.providers.simulation import CallSpec, SignedRequest
 
 # Twilio's connection-override fragment asking for retries on 5xx too. A fragment never reaches the
 # server and whether Twilio signs it is undocumented, so a signature over either URL is accepted.
@@ -109,9 +103,90 @@ def webhook_url(config: TwilioConfig, integration_id: str, subpath: str = "") ->
 
 
 def _signature(token: str, url: str, pairs: Sequence[tuple[str, str]]) -> str:
-    message = url + "".join(name + value for name, value in sorted(pairs))
+    # As Twilio's own validator: names sorted, and a repeated name's distinct values sorted.
+    message = url + "".join(name + value for name, value in sorted(set(pairs)))
     digest = hmac.new(token.encode("utf-8"), message.encode("utf-8"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+def _port_variants(url: str) -> tuple[str, ...]:
+    """The URL with its default port added and with any port removed: Twilio's validator accepts a
+    signature over either, since what its servers put in the signed URL has varied."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return (url,)
+    host = parts.netloc.rsplit(":", 1)[0] if port is not None else parts.netloc
+    default = 443 if parts.scheme.lower() == "https" else 80
+    with_port = parts.netloc if port is not None else f"{host}:{default}"
+    return tuple(
+        dict.fromkeys(
+            (
+                url,
+                urlunsplit(parts._replace(netloc=with_port)),
+                urlunsplit(parts._replace(netloc=host)),
+            )
+        )
+    )
+
+
+def signature_valid(token: str, url: str, body: bytes, given: str) -> bool:
+    """Whether ``given`` is Twilio's signature of a request to ``url`` (query included) with
+    ``body``. A form is signed with its fields (repeated names too); a JSON body instead carries
+    its SHA-256 in the URL's ``bodySHA256`` and only the URL is signed."""
+    query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    if "bodySHA256" in query:
+        if not same(query["bodySHA256"].lower(), hashlib.sha256(body).hexdigest()):
+            return False
+        pairs: list[tuple[str, str]] = []
+    else:
+        try:
+            pairs = decode_form(body)
+        except MalformedRequestError:
+            return False
+    return any(
+        same(given.strip(), _signature(token, candidate, pairs))
+        for candidate in _port_variants(url)
+    )
+
+
+# The fields the adapter reads: one of them repeated with different values makes the event
+# ambiguous (it is kept as failed); any other field may repeat (Twilio signs them all).
+_READ_FIELDS = frozenset(
+    {
+        "CallSid",
+        "ParentCallSid",
+        "CallStatus",
+        "Timestamp",
+        "SequenceNumber",
+        "CallDuration",
+        "From",
+        "To",
+        "Direction",
+        "RecordingSid",
+        "RecordingStatus",
+        "RecordingUrl",
+    }
+)
+
+
+def _read_twilio_form(body: bytes) -> tuple[dict[str, str], frozenset[str]]:
+    """The form's fields by name, and the names it repeats with different values."""
+    values: dict[str, list[str]] = {}
+    for name, value in decode_form(body):
+        values.setdefault(name, []).append(value)
+    fields = {name: found[0] for name, found in values.items()}
+    conflicting = frozenset(name for name, found in values.items() if len(set(found)) > 1)
+    return fields, conflicting
+
+
+def _canonical(body: bytes) -> dict[str, str]:
+    """Every field, repeated values joined, for a hash that tells two deliveries apart."""
+    joined: dict[str, list[str]] = {}
+    for name, value in decode_form(body):
+        joined.setdefault(name, []).append(value)
+    return {name: "\n".join(sorted(found)) for name, found in joined.items()}
 
 
 def _direction(
@@ -146,6 +221,9 @@ def _status_event(fields: Mapping[str, str]) -> CallEvent:
     parent = fields.get("ParentCallSid", "").strip() or None
     raw_status = fields.get("CallStatus", "").strip().lower()
     at = utc_from_rfc2822(fields.get("Timestamp"), "Timestamp")
+    if at is None:
+        # Kept as failed (replayable) rather than folded into a call that would have no start.
+        raise NormalisationError("Twilio status callback has no Timestamp: its time is unknown")
     direction, extension, external = _direction(fields, parent is None)
     terminal = raw_status in _TERMINAL
     talk: int | None = None
@@ -206,23 +284,25 @@ class TwilioAdapter:
         given = header(request, "x-twilio-signature")
         if not given:
             raise SignatureError("Twilio request has no X-Twilio-Signature header")
-        pairs = list(read_form_to_verify(request.body).items())
         url = webhook_url(cfg, request.integration_id, request.subpath)
         # Without the raw query string, re-encoding is the best guess; a wrong guess only refuses.
         query = request.raw_query or urlencode(list(request.query.items()))
         if query:
             url = f"{url}?{query}"
-        matches = [
-            same(given.strip(), _signature(cfg.auth_token, candidate, pairs))
+        if not any(
+            signature_valid(cfg.auth_token, candidate, request.body, given)
             for candidate in (url, url + RETRY_FRAGMENT)
-        ]
-        if not any(matches):
+        ):
             raise SignatureError("X-Twilio-Signature does not match")
 
     def split(self, request: InboundRequest) -> Sequence[StoredEvent]:
-        fields = read_form(request.body)
+        fields, conflicting = _read_twilio_form(request.body)
         call_sid = fields.get("CallSid", "").strip()
         recording_sid = fields.get("RecordingSid", "").strip()
+        if conflicting & _READ_FIELDS:
+            # Which value counts would be anybody's guess: what is verified must be what is used.
+            names = ", ".join(sorted(conflicting & _READ_FIELDS))
+            raise MalformedRequestError(f"Twilio form repeats {names} with different values")
         if recording_sid:
             key = identity_key(
                 "twilio.recording", recording_sid, fields.get("RecordingStatus", "").lower()
@@ -234,14 +314,20 @@ class TwilioAdapter:
             )
             key = identity_key("twilio.status", call_sid, *order)
         elif fields:
-            key = hashed_key("twilio.other", fields)
+            key = hashed_key("twilio.other", _canonical(request.body))
         else:
             raise MalformedRequestError("Twilio request has no fields")
         return [stored_event(request, key, FORM_CONTENT_TYPE)]
 
     def normalise(self, event: StoredEvent, config: ProviderConfig) -> Sequence[CallEvent]:
         expect_config(config, TwilioConfig)
-        fields = read_stored_form(event)
+        try:
+            fields, conflicting = _read_twilio_form(event.body)
+        except MalformedRequestError as exc:
+            raise NormalisationError(str(exc)) from exc
+        if conflicting & _READ_FIELDS:
+            names = ", ".join(sorted(conflicting & _READ_FIELDS))
+            raise NormalisationError(f"Twilio form repeats {names} with different values")
         if fields.get("RecordingSid", "").strip():
             return _recording_event(fields)
         if not fields.get("CallSid", "").strip():
@@ -328,6 +414,30 @@ class TwilioAdapter:
             out.append(signed("recording", recording))
         return out
 
+    def recording_plan(self, config: ProviderConfig, target: RecordingTarget) -> RecordingPlan:
+        """``RecordingUrl`` + ``.mp3`` with the account's basic auth.
+
+        Without a ``RecordingUrl`` the RecordingSid names the same resource under the account.
+        """
+        cfg = expect_config(config, TwilioConfig)
+        url = target.source_url or (
+            f"{_API_URL}/Accounts/{cfg.account_sid}/Recordings/{target.provider_ref}"
+        )
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:
+            raise RecordingSourceError("RecordingUrl is not a valid URL") from exc
+        if not parts.path.endswith(_MEDIA_SUFFIXES):
+            url = urlunsplit(parts._replace(path=parts.path + ".mp3"))
+        pair = f"{cfg.account_sid}:{cfg.auth_token}"
+        credentials = base64.b64encode(pair.encode()).decode("ascii")
+        return RecordingPlan(
+            method="GET",
+            url=url,
+            hosts=RECORDING_HOSTS,
+            headers={"authorization": f"Basic {credentials}"},
+        )
+
 
 def _rfc2822(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC))
@@ -350,30 +460,6 @@ def recording_sid_for(recording_id: str) -> str:
 RECORDING_HOSTS = ("*.twilio.com",)  # api.twilio.com, and Twilio's media hosts it may redirect to
 _API_URL = "https://api.twilio.com/2010-04-01"
 _MEDIA_SUFFIXES = (".mp3", ".wav")
-
-
-def recording_plan(config: ProviderConfig, target: RecordingTarget) -> RecordingPlan:
-    """``RecordingUrl`` + ``.mp3`` with the account's basic auth.
-
-    Without a ``RecordingUrl`` the RecordingSid names the same resource under the account.
-    """
-    cfg = expect_config(config, TwilioConfig)
-    url = target.source_url or (
-        f"{_API_URL}/Accounts/{cfg.account_sid}/Recordings/{target.provider_ref}"
-    )
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise RecordingSourceError("RecordingUrl is not a valid URL") from exc
-    if not parts.path.endswith(_MEDIA_SUFFIXES):
-        url = urlunsplit(parts._replace(path=parts.path + ".mp3"))
-    credentials = base64.b64encode(f"{cfg.account_sid}:{cfg.auth_token}".encode()).decode("ascii")
-    return RecordingPlan(
-        method="GET",
-        url=url,
-        hosts=RECORDING_HOSTS,
-        headers={"authorization": f"Basic {credentials}"},
-    )
 
 
 ADAPTER = TwilioAdapter()

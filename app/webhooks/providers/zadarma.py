@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from app.calls.phones import split_party
+from app.calls.events import CallEvent, CallStatus, Direction, RecordingRef
+from app.phones import split_party
 from app.webhooks.providers._common import (
     FORM_CONTENT_TYPE,
     as_text,
@@ -39,10 +40,6 @@ from app.webhooks.providers._common import (
     utc_from_local,
 )
 from app.webhooks.providers.base import (
-    CallEvent,
-    CallSpec,
-    CallStatus,
-    Direction,
     ForbiddenSourceError,
     HandshakeReply,
     InboundRequest,
@@ -51,13 +48,12 @@ from app.webhooks.providers.base import (
     ProviderConfig,
     RecordingNotReadyError,
     RecordingPlan,
-    RecordingRef,
     RecordingSourceError,
     RecordingTarget,
     SignatureError,
-    SignedRequest,
     StoredEvent,
 )
+from app.webhooks.providers.simulation import CallSpec, SignedRequest
 
 
 class ZadarmaConfig(ProviderConfig):
@@ -215,6 +211,11 @@ class ZadarmaAdapter:
                 raise NormalisationError("Zadarma NOTIFY_RECORD has no call_id_with_rec")
             return [CallEvent(provider_call_id=call_id, recording=recording)]
         started = utc_from_local(fields.get("call_start"), cfg.zone, "call_start")
+        if started is None:
+            # Kept as failed (replayable) rather than folded into a call that would have no start.
+            raise NormalisationError(
+                f"Zadarma {name} has no call_start: the call's time is unknown"
+            )
         direction, extension, external = _parties(name, fields)
         if name in _END_EVENTS:
             # duration is talk time; Zadarma reports no ring time and no end time.
@@ -263,6 +264,24 @@ class ZadarmaAdapter:
             for fields in _notifications(call, cfg.zone)
         ]
 
+    def recording_plan(self, config: ProviderConfig, target: RecordingTarget) -> RecordingPlan:
+        """Ask the API for a temporary link to the file, then download that link (unsigned).
+
+        The API is the one of the integration's platform (``target.provider``: Zadarma or Novofon).
+        ``call_id`` (not ``pbx_call_id``) names the recording: it is the ``call_id_with_rec`` the
+        adapter kept, one file exactly, while ``pbx_call_id`` names the whole call and answers every
+        recording of it (a transferred call has several).
+        """
+        cfg = expect_config(config, ZadarmaConfig)
+        query = api_query({"call_id": target.provider_ref})
+        return RecordingPlan(
+            method="GET",
+            url=f"{_API_URLS.get(target.provider, ZADARMA_API_URL)}{_RECORD_REQUEST}?{query}",
+            hosts=RECORDING_HOSTS,
+            headers={"authorization": api_authorization(cfg, _RECORD_REQUEST, query)},
+            read_answer=_recording_link,
+        )
+
 
 def _notifications(call: CallSpec, zone: ZoneInfo) -> list[dict[str, str]]:
     """The forms Zadarma posts for one call, in its order and with its field order."""
@@ -310,6 +329,7 @@ def _notifications(call: CallSpec, zone: ZoneInfo) -> list[dict[str, str]]:
 # Novofon runs Zadarma's API on its own hosts, and its keys are valid only there.
 ZADARMA_API_URL = "https://api.zadarma.com"
 NOVOFON_API_URL = "https://api.novofon.com"
+_API_URLS = {"zadarma": ZADARMA_API_URL, "novofon": NOVOFON_API_URL}
 RECORDING_HOSTS = ("*.zadarma.com", "*.novofon.com", "*.novofon.ru")
 _RECORD_REQUEST = "/v1/pbx/record/request/"
 
@@ -339,26 +359,6 @@ def _recording_link(answer: object) -> str:
     if link is None:
         raise RecordingSourceError("the recording API answered success without a link")
     return link
-
-
-def recording_plan(
-    config: ProviderConfig, target: RecordingTarget, *, api_url: str = ZADARMA_API_URL
-) -> RecordingPlan:
-    """Ask the API for a temporary link to the file, then download that link (unsigned).
-
-    ``call_id`` (not ``pbx_call_id``) names the recording: it is the ``call_id_with_rec`` the
-    adapter kept, one file exactly, while ``pbx_call_id`` names the whole call and answers every
-    recording of it (a transferred call has several).
-    """
-    cfg = expect_config(config, ZadarmaConfig)
-    query = api_query({"call_id": target.provider_ref})
-    return RecordingPlan(
-        method="GET",
-        url=f"{api_url}{_RECORD_REQUEST}?{query}",
-        hosts=RECORDING_HOSTS,
-        headers={"authorization": api_authorization(cfg, _RECORD_REQUEST, query)},
-        read_answer=_recording_link,
-    )
 
 
 ADAPTER = ZadarmaAdapter()

@@ -17,18 +17,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from hypothesis import strategies as st
 
-from app.calls.phones import normalise_phone
-from app.webhooks.providers.base import (
-    CallEvent,
-    CallSpec,
-    CallStatus,
-    Direction,
-    InboundRequest,
-    ProviderAdapter,
-    ProviderConfig,
-    SignedRequest,
-    StoredEvent,
-)
+from app.calls.events import CallEvent, CallStatus, Direction
+from app.phones import normalise_phone
+from app.webhooks.providers.base import InboundRequest, ProviderAdapter, ProviderConfig, StoredEvent
+from app.webhooks.providers.simulation import CallSpec, SignedRequest
 
 C = TypeVar("C", bound=ProviderConfig)
 

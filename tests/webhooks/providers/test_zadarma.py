@@ -9,34 +9,19 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
-from hypothesis import given, settings
 from pydantic import ValidationError
 
+from app.calls.events import CallStatus, Direction, RecordingRef
 from app.webhooks.providers import ADAPTERS, get_adapter, zadarma
 from app.webhooks.providers.base import (
-    CallStatus,
-    Direction,
     ForbiddenSourceError,
     HandshakeReply,
     InboundRequest,
     MalformedRequestError,
     NormalisationError,
-    RecordingRef,
     SignatureError,
 )
-from tests.webhooks.providers.support import (
-    assert_expected,
-    assert_reproduces,
-    assert_spec_facts,
-    call_events,
-    call_specs,
-    facts,
-    ingest,
-    load,
-    round_trip,
-    spec_for,
-    with_header,
-)
+from tests.webhooks.providers.support import ingest, load, with_header
 
 FIXTURE = load("zadarma")
 ADAPTER = zadarma.ADAPTER
@@ -75,25 +60,10 @@ def normalise_one(request: InboundRequest, config: Any = CONFIG) -> list[Any]:
 def test_registry_serves_zadarma_and_novofon() -> None:
     assert get_adapter("zadarma") is ADAPTER
     assert get_adapter("novofon") is ADAPTER
-    assert set(ADAPTERS) == {"mango", "zadarma", "novofon", "twilio", "generic"}
+    assert set(ADAPTERS) == {"mango", "zadarma", "novofon", "twilio", "generic", "asterisk"}
     with pytest.raises(KeyError):
         get_adapter("beeline")
     assert zadarma.ZadarmaConfig.secret_fields == {"api_key", "api_secret"}
-
-
-@pytest.mark.parametrize("raw", FIXTURE.requests, ids=lambda r: f"{r['call']}-{r['kind']}")
-def test_every_fixture_request_verifies(raw: dict[str, Any]) -> None:
-    request = FIXTURE.inbound(raw)
-    assert ADAPTER.handshake(request, CONFIG) is None
-    ADAPTER.verify(request, CONFIG)
-
-
-@pytest.mark.parametrize("call", sorted(FIXTURE.expected))
-def test_fixture_calls_give_the_expected_facts(call: str) -> None:
-    requests = [FIXTURE.inbound(r) for r in FIXTURE.requests_of(call)]
-    got = facts(call_events(ADAPTER, requests, CONFIG), CONFIG.default_region)
-    assert_expected(got, FIXTURE.expected[call])
-    assert facts(call_events(ADAPTER, reversed(requests), CONFIG), "RU") == got
 
 
 def test_outbound_end_is_final_with_talk_only_durations() -> None:
@@ -287,23 +257,3 @@ def test_bad_call_start_fails_normalisation() -> None:
     [stored] = ADAPTER.split(refields(fixture_request(START_1003), call_start="yesterday"))
     with pytest.raises(NormalisationError, match="call_start"):
         ADAPTER.normalise(stored, CONFIG)
-
-
-# --- signing helpers ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("call", sorted(FIXTURE.expected))
-def test_signing_helpers_reproduce_the_fixture(call: str) -> None:
-    spec = spec_for(FIXTURE.expected[call], ring_seconds=10, recording_id="rec-1001")
-    generated = ADAPTER.signed_requests(spec, CONFIG, integration_id=FIXTURE.integration_id)
-    assert len(generated) == len(FIXTURE.requests_of(call))
-    assert_reproduces(FIXTURE, generated, call, "Signature")
-
-
-@settings(max_examples=60, deadline=None)
-@given(spec=call_specs())
-def test_signed_requests_round_trip(spec: Any) -> None:
-    config = FIXTURE.config(zadarma.ZadarmaConfig, allowed_ips=["185.45.152.0/24"])
-    got = round_trip(ADAPTER, config, spec, client_ip="185.45.152.42")
-    talk = int((spec.ended_at - spec.answered_at).total_seconds()) if spec.answered_at else 0
-    assert_spec_facts(got, spec, duration=talk)  # Zadarma reports no ring time
