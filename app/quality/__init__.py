@@ -1,0 +1,1 @@
+"""Script quality: checklists, evaluations of calls against them, scores and what they predict."""
