@@ -1,4 +1,4 @@
-"""Initial schema: every table of the data model (ARCHITECTURE.md → Data model).
+"""Initial schema: every table of the data model (docs/architecture.md → Data model).
 
 Revision ID: 20261122_0001
 Revises: (none)
