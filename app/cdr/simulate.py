@@ -13,30 +13,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from app.webhooks.providers.cdr_columns import BASE_FIELDS, NEW_COLUMNS
+
 # The order of cdr_csv's 21 columns.
-_COLUMNS = (
-    "accountcode",
-    "src",
-    "dst",
-    "dcontext",
-    "clid",
-    "channel",
-    "dstchannel",
-    "lastapp",
-    "lastdata",
-    "start",
-    "answer",
-    "end",
-    "duration",
-    "billsec",
-    "disposition",
-    "amaflags",
-    "uniqueid",
-    "userfield",
-    "peeraccount",
-    "linkedid",
-    "sequence",
-)
+_COLUMNS = (*BASE_FIELDS, "uniqueid", "userfield", *NEW_COLUMNS)
 _NUMBERS = frozenset({"duration", "billsec", "sequence"})
 KINDS = ("ring_group", "missed", "ivr_only", "outbound", "busy", "transfer")
 
