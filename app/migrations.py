@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from app.metrics.evidence import fill_evidence
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +27,18 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+    if revision == "head":
+        asyncio.run(_fill_evidence(database_url))
+
+
+async def _fill_evidence(database_url: str) -> None:
+    """The kept evidence of calls stored before its table existed (app.metrics.evidence)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with async_sessionmaker(engine).begin() as session:
+            await fill_evidence(session)
+    finally:
+        await engine.dispose()
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:

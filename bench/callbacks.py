@@ -36,6 +36,7 @@ from app.callbacks.service import callbacks_service
 from app.calls.models import Call
 from app.config import Settings
 from app.db import Database, create_engine
+from app.metrics.evidence import rebuild_evidence
 from app.pagination import PageParams
 from app.settings.service import settings_service
 
@@ -76,6 +77,12 @@ async def run(args: argparse.Namespace) -> None:
         print(
             f"generated {total} calls for {args.leads} leads in {time.perf_counter() - began:.1f} s"
         )
+        # Written straight into the tables: the kept evidence the lead facts read is rebuilt,
+        # as after any import past the write paths.
+        began = time.perf_counter()
+        async with database.unit_of_work() as session:
+            kept = await rebuild_evidence(session)
+        print(f"kept evidence rebuilt: {kept} leads in {time.perf_counter() - began:.1f} s")
     if database.engine.dialect.name == "postgresql":
         async with database.engine.begin() as connection:
             await connection.execute(text("ANALYZE"))
@@ -150,9 +157,7 @@ async def run(args: argparse.Namespace) -> None:
         calls = await queries.calls_for_cases(session, start, end, NOW, window)
         sql_calls = time.perf_counter() - began
         began = time.perf_counter()
-        leads = await queries.lead_facts(
-            session, queries.touched_leads(start, end, NOW), economics, NOW
-        )
+        leads = await queries.lead_facts(session, queries.touched_leads(start, end, NOW), NOW)
         sql_facts = time.perf_counter() - began
         assert economics.timezone is not None
         rules = Rules(

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from funnel import _insert, generate  # bench/ is the script's directory
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 
 from app import migrations
 from app.auth.roles import Role
@@ -103,6 +103,10 @@ async def run(args: argparse.Namespace) -> None:
         await generate(database, args.calls, args.leads, args.seed)
         took = time.perf_counter() - began
         print(f"generated {args.calls} calls for {args.leads} leads in {took:.1f} s")
+    if args.rescore:
+        async with database.unit_of_work() as session:
+            await session.execute(delete(Evaluation))
+    if not args.keep or args.rescore:
         began = time.perf_counter()
         scored = await score_calls(database, args.scored, args.seed)
         print(f"scored: {scored} evaluations in March in {time.perf_counter() - began:.1f} s")
@@ -161,6 +165,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="Time what the database holds.")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="With --keep: replace the evaluations (at --scored) of the history kept, such as "
+        "bench/callbacks.py's month of 1 M calls.",
+    )
     args = parser.parse_args()
     if not args.keep:
         migrations.downgrade(args.url, "base")

@@ -20,6 +20,7 @@ TABLES = {
     "employee_extension",
     "lead",
     "lead_phone",
+    "lead_evidence",
     "call",
     "call_leg",
     "cdr_sync_cursor",
@@ -32,6 +33,7 @@ TABLES = {
     "checklist",
     "checklist_criterion",
     "evaluation",
+    "instance_secret",
 }
 
 

@@ -30,6 +30,7 @@ from app.dialect import dialect_insert, dialect_of, table_of
 from app.employees.models import EmployeeExtension
 from app.ids import new_id
 from app.leads.models import Lead, LeadPhone, LeadStatus
+from app.metrics.evidence import refresh_evidence
 
 _CHUNK = 500
 
@@ -84,6 +85,7 @@ async def merge_batch(
                 recordings=[ref for ref in fields.recordings if ref not in old],
             )
         )
+    leads_before = [item.lead_id for item in folded]
     await _link_employees(session, folded)
     await _link_leads(session, folded)
     created = [item for item in folded if item.call_id is None]
@@ -132,6 +134,8 @@ async def merge_batch(
             await call_repository.save_recordings(
                 session, call_id=item.call_id, recordings=item.recordings, now=now
             )
+    # One recount of the batch's leads, those its calls left included.
+    await refresh_evidence(session, [*leads_before, *(item.lead_id for item in folded)])
     return BulkResult(
         created=[item.provider_call_id for item in created],
         updated=[item.provider_call_id for item in changed],
@@ -168,7 +172,7 @@ async def _link_employees(session: AsyncSession, folded: Sequence[_Folded]) -> N
         query = select(EmployeeExtension.extension, EmployeeExtension.employee_id).where(
             EmployeeExtension.extension.in_(extensions[offset : offset + _CHUNK])
         )
-        known.update(dict((await session.execute(query)).tuples().all()))
+        known.update(dict((await session.execute(query)).all()))
     for extension in extensions:
         if extension not in known:
             # Few per import (a PBX has tens of extensions), so one at a time, race-safe.
@@ -195,7 +199,7 @@ async def _link_leads(session: AsyncSession, folded: Sequence[_Folded]) -> None:
         query = select(phone_table.c.phone_e164, phone_table.c.lead_id).where(
             phone_table.c.phone_e164.in_(phones[offset : offset + _CHUNK])
         )
-        known.update(dict((await session.execute(query)).tuples().all()))
+        known.update(dict((await session.execute(query)).all()))
     missing = [phone for phone in phones if phone not in known]
     if missing:
         now = utcnow()
@@ -236,7 +240,7 @@ async def _link_leads(session: AsyncSession, folded: Sequence[_Folded]) -> None:
             query = select(phone_table.c.phone_e164, phone_table.c.lead_id).where(
                 phone_table.c.phone_e164.in_(lost)
             )
-            known.update(dict((await session.execute(query)).tuples().all()))
+            known.update(dict((await session.execute(query)).all()))
         known.update({phone: proposed[phone] for phone in claimed})
     for item in folded:
         direction = item.columns["direction"]

@@ -40,6 +40,7 @@ class LockedCall:
     id: str
     provider_call_id: str
     merge_state: dict[str, Any]
+    lead_id: str | None  # before this event: the kept evidence of a lead it leaves is redone
 
 
 class LeadLink(Enum):
@@ -80,6 +81,7 @@ def _call_clauses(filters: CallFilters) -> list[ColumnElement[bool]]:
     for column, wanted in (
         (Call.direction, filters.direction),
         (Call.status, filters.status),
+        (Call.outcome, filters.outcome),
         (Call.employee_id, filters.employee_id),
         (Call.lead_id, filters.lead_id),
         (Call.integration_id, filters.integration_id),
@@ -248,6 +250,11 @@ class CallRepository:
         return (await session.execute(query)).scalars().all()
 
 
+def list_position(call: Call) -> list[str]:
+    """A call's place in ``CallRepository.list``'s order: the cursor of a page it ends."""
+    return [(call.started_at or call.created_at).isoformat(), call.id]
+
+
 # The columns a merge writes (app.calls.service builds them from the merged state).
 MERGED_COLUMNS = (
     "direction",
@@ -277,7 +284,7 @@ class _Statements:
 @cache
 def _statements(dialect: str) -> _Statements:
     call, leg, recording = table_of(Call), table_of(CallLeg), table_of(Recording)
-    locked = (call.c.id, call.c.provider_call_id, call.c.merge_state)
+    locked = (call.c.id, call.c.provider_call_id, call.c.merge_state, call.c.lead_id)
 
     def call_of_leg(leg_id: str) -> Any:
         return (

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Depends, Query
 
 from app.auth.dependencies import CurrentPrincipal
 from app.calls.events import CallStatus, Direction
+from app.calls.outcomes import Outcome
+from app.calls.repository import list_position
 from app.calls.schemas import CallFilters, CallPublic, CallUpdate
 from app.calls.service import call_service
 from app.db import SessionDep
@@ -24,6 +26,7 @@ def call_filters(
     to: Annotated[str | None, Query(description="Exclusive; local date or timestamp.")] = None,
     direction: Direction | None = None,
     status: CallStatus | None = None,
+    outcome: Outcome | None = None,
     employee_id: str | None = None,
     lead_id: str | None = None,
     has_recording: bool | None = None,
@@ -35,6 +38,7 @@ def call_filters(
         started_to=None if to is None else query_instant("to", to, zone),
         direction=direction,
         status=status,
+        outcome=outcome,
         employee_id=employee_id,
         lead_id=lead_id,
         has_recording=has_recording,
@@ -57,7 +61,7 @@ async def list_calls(
         rows,
         page,
         to_item=lambda row: CallPublic.of(*row, principal.scope),
-        key=lambda row: [(row[0].started_at or row[0].created_at).isoformat(), row[0].id],
+        key=lambda row: list_position(row[0]),
     )
 
 

@@ -76,6 +76,7 @@ class CallFilters:
     """Exclusive."""
     direction: Direction | None = None
     status: CallStatus | None = None
+    outcome: Outcome | None = None
     employee_id: str | None = None
     lead_id: str | None = None
     has_recording: bool | None = None

@@ -25,6 +25,7 @@ from app.errors import Forbidden, NotFound, Unprocessable
 from app.ids import new_id
 from app.leads.models import Application, ApplicationStatus, Lead, LeadStatus
 from app.leads.repository import lead_repository
+from app.metrics.evidence import refresh_evidence
 from app.phones import normalise_phone
 from app.recordings.models import Recording
 
@@ -98,14 +99,15 @@ class CallService:
         )
         columns, phone = _columns(fields, config)
         columns |= {"merge_state": state.to_json(), "updated_at": now}
-        await self._save_and_link(session, call.id, columns, phone)
+        lead_id = await self._save_and_link(session, call.id, columns, phone)
+        await refresh_evidence(session, (call.lead_id, lead_id))
         return before is None
 
     async def _save_and_link(
         self, session: AsyncSession, call_id: str, columns: dict[str, Any], phone: str | None
-    ) -> None:
+    ) -> str | None:
         """Write the merged call and point it at its employee (by extension) and lead (by E.164
-        number); an unknown extension or number gets a new employee or lead.
+        number); an unknown extension or number gets a new employee or lead. Returns the lead.
 
         Both links are worked out again on every event: a later event may reveal the answering
         leg (another employee) or the direction.
@@ -128,6 +130,7 @@ class CallService:
         if source and lead_phone is not None and lead_id is None:
             lead_id = await self._lead_for_phone(session, lead_phone, source)
             await call_repository.link(session, call_id, lead_id=lead_id)
+        return lead_id
 
     async def employee_for_extension(self, session: AsyncSession, extension: str) -> str:
         """The employee of ``extension``, a placeholder one created if none has it (race-safe)."""
@@ -228,6 +231,8 @@ class CallService:
         if body.outcome is Outcome.APPLICATION:
             await self._form_application(session, call)
         await session.flush()
+        if {"outcome", "script_id"} & changes.keys():
+            await refresh_evidence(session, [call.lead_id])
         return call
 
     async def _check_may_form_application(

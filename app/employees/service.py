@@ -11,6 +11,7 @@ from app.employees.repository import employee_repository
 from app.employees.schemas import EmployeeCreate, EmployeeUpdate
 from app.errors import Conflict, NotFound, Unprocessable
 from app.ids import new_id
+from app.metrics.evidence import refresh_evidence_of_employee
 from app.money import to_minor
 
 
@@ -63,6 +64,8 @@ class EmployeeService:
                 kept.get(ext) or EmployeeExtension(extension=ext) for ext in extensions
             ]
         await self._flush(session, body.extensions or [])
+        if "hourly_cost" in changes:
+            await refresh_evidence_of_employee(session, employee.id)
         return employee
 
     async def merge(self, session: AsyncSession, employee_id: str, into_id: str) -> Employee:
@@ -84,6 +87,7 @@ class EmployeeService:
         await session.refresh(source, ["extensions"])
         await session.delete(source)
         await session.flush()
+        await refresh_evidence_of_employee(session, target.id)
         await session.refresh(target, ["extensions"])
         return target
 

@@ -2,44 +2,60 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Select, Subquery, delete, func, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scope import Scope
-from app.calls.events import Direction
 from app.calls.models import Call
 from app.calls.outcomes import Outcome
 from app.dialect import upsert_insert
 from app.leads.models import Application, ApplicationStatus, Contract, Lead, LeadPhone, Script
 from app.leads.schemas import ApplicationFilters, ContractFilters, LeadFilters
+from app.metrics.models import LeadEvidence
 from app.recordings.models import Recording
 
-
-def first_dialler_of_lead() -> ColumnElement[str | None]:
-    """The employee who made the lead's first outbound call (correlated to ``Lead.id``)."""
-    return (
-        select(Call.employee_id)
-        .where(Call.lead_id == Lead.id, Call.direction == Direction.OUTBOUND)
-        .order_by(Call.started_at, Call.id)
-        .limit(1)
-        .correlate(Lead)
-        .scalar_subquery()
-    )
+if TYPE_CHECKING:  # the funnel's queries import this module
+    from app.metrics.queries import LeadStage
 
 
 def lead_belongs_to(first_dialler: ColumnElement[str | None]) -> ColumnElement[str | None]:
     """docs/metrics.md → Grouping: a lead belongs to its owner, else to whoever dialled it first.
 
-    The one statement of the rule: the readable leads below and the funnel's grouping
-    (``app.metrics.queries``, which knows the first dialler from its evidence pass) both use it.
+    The one statement of the rule: the funnel's grouping (``app.metrics.queries``, which knows
+    the first dialler from its evidence pass) uses it, and the readable leads below follow it.
     """
     return func.coalesce(Lead.owner_id, first_dialler)
 
 
 def readable_leads(scope: Scope) -> ColumnElement[bool] | None:
-    """The leads ``scope`` may read (None: all of them); see ``app.auth.scope``."""
-    return scope.clause(lead_belongs_to(first_dialler_of_lead()))
+    """The leads ``scope`` may read (None: all of them); see ``app.auth.scope``.
+
+    ``lead_belongs_to`` with the funnel's own first dialler (the kept ``lead_evidence``, whose
+    ``first_dialler`` is an outbound call's when ``first_dial_at`` is set), written as "owned by
+    it, or owned by nobody and first dialled by it": two sets each database builds once per
+    statement, where the coalesce would look up every lead's first call one lead at a time.
+    """
+    owned = scope.clause(Lead.owner_id)
+    dialled = scope.clause(LeadEvidence.first_dialler)
+    if owned is None or dialled is None:
+        return None
+    first_dialled = select(LeadEvidence.lead_id).where(
+        LeadEvidence.first_dial_at.is_not(None), dialled
+    )
+    return or_(owned, and_(Lead.owner_id.is_(None), Lead.id.in_(first_dialled)))
 
 
 def readable_lead_ids(scope: Scope) -> Select[str] | None:
@@ -53,7 +69,7 @@ def _of_readable_leads(scope: Scope) -> list[ColumnElement[bool]]:
     return [] if ids is None else [Application.lead_id.in_(ids)]
 
 
-def _lead_clauses(filters: LeadFilters, staged: Subquery | None) -> list[ColumnElement[bool]]:
+def _lead_clauses(filters: LeadFilters, stage: LeadStage) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if filters.phone_e164 is not None:
         clauses.append(Lead.phones.any(phone_e164=filters.phone_e164))
@@ -65,12 +81,7 @@ def _lead_clauses(filters: LeadFilters, staged: Subquery | None) -> list[ColumnE
         clauses.append(Lead.status == filters.status)
     clauses += [Lead.search_text.contains(word, autoescape=True) for word in filters.words]
     if filters.stage is not None:
-        assert staged is not None, "a stage filter needs the staged leads"
-        if filters.stage == 0:
-            clauses.append(Lead.id.not_in(select(staged.c.lead_id)))
-        else:
-            wanted = select(staged.c.lead_id).where(staged.c.stage == filters.stage)
-            clauses.append(Lead.id.in_(wanted))
+        clauses.append(stage.value == filters.stage)
     return clauses
 
 
@@ -119,21 +130,34 @@ class LeadRepository:
         scope: Scope,
         filters: LeadFilters,
         *,
-        staged: Subquery | None,
+        stage: LeadStage,
         limit: int,
         after_id: str | None,
     ) -> Sequence[Lead]:
-        """Readable leads matching ``filters`` by id; ``staged`` (lead_id, stage) is the funnel's
-        stage of each staged lead, needed only when filtering by stage."""
+        """Readable leads matching ``filters`` by id; ``stage`` is the funnel's stage of the lead
+        (``app.metrics.queries.lead_stage``)."""
         query = (
-            self.get_readable_statement(scope)
-            .where(*_lead_clauses(filters, staged))
+            stage.join(self.get_readable_statement(scope))
+            .where(*_lead_clauses(filters, stage))
             .order_by(Lead.id)
             .limit(limit)
         )
         if after_id is not None:
             query = query.where(Lead.id > after_id)
         return (await session.execute(query)).scalars().all()
+
+    async def stage_counts(
+        self, session: AsyncSession, scope: Scope, stage: LeadStage
+    ) -> dict[int, int]:
+        """Readable leads per ``stage`` (``app.metrics.queries.lead_stage``), stages with none
+        left out."""
+        staged = (
+            stage.join(self.get_readable_statement(scope))
+            .with_only_columns(stage.value.label("stage"), maintain_column_froms=True)
+            .subquery("staged")
+        )
+        query = select(staged.c.stage, func.count()).group_by(staged.c.stage)
+        return {int(at): int(leads) for at, leads in (await session.execute(query)).all()}
 
     async def stages(self, session: AsyncSession, stages: Subquery) -> dict[str, int]:
         rows = await session.execute(select(stages.c.lead_id, stages.c.stage))

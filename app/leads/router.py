@@ -24,10 +24,8 @@ from app.leads.schemas import (
     TimelineEntry,
 )
 from app.leads.service import lead_service
-from app.pagination import Page, PageDep, paginate
+from app.pagination import Page, PageDep
 from app.phones import normalise_phone
-from app.settings.dependencies import EconomicsDep
-from app.settings.schemas import EconomicsSettings
 
 router = APIRouter(prefix="/leads", tags=["leads"])
 
@@ -60,8 +58,8 @@ def lead_filters(
     )
 
 
-async def _public(session: SessionDep, economics: EconomicsSettings, lead: Lead) -> LeadPublic:
-    stages = await lead_service.stages(session, [lead], economics)
+async def _public(session: SessionDep, lead: Lead) -> LeadPublic:
+    stages = await lead_service.stages(session, [lead])
     return LeadPublic.of(lead, stages.get(lead.id, 0))
 
 
@@ -71,36 +69,19 @@ async def create_lead(
     principal: LeadWorker,
     session: SessionDep,
     config: SettingsDep,
-    economics: EconomicsDep,
 ) -> LeadPublic:
     lead = await lead_service.create(session, body, principal, region=config.default_region)
-    return await _public(session, economics, lead)
+    return await _public(session, lead)
 
 
 @router.get("")
 async def list_leads(
     principal: CurrentPrincipal,
     session: SessionDep,
-    economics: EconomicsDep,
     page: PageDep,
     filters: Annotated[LeadFilters, Depends(lead_filters)],
 ) -> Page[LeadPublic]:
-    rows = await lead_service.list_readable(
-        session,
-        principal,
-        filters,
-        economics=economics,
-        limit=page.limit + 1,
-        after_id=page.after_id,
-    )
-    # The stage is worked out for the page only, not for the row that says there is more.
-    stages = await lead_service.stages(session, rows[: page.limit], economics)
-    return paginate(
-        rows,
-        page,
-        to_item=lambda lead: LeadPublic.of(lead, stages.get(lead.id, 0)),
-        key=lambda lead: [lead.id],
-    )
+    return await lead_service.page_of_readable(session, principal, filters, page)
 
 
 @router.post("/import")
@@ -120,11 +101,9 @@ async def import_leads(
 
 
 @router.get("/{lead_id}")
-async def get_lead(
-    lead_id: str, principal: CurrentPrincipal, session: SessionDep, economics: EconomicsDep
-) -> LeadPublic:
+async def get_lead(lead_id: str, principal: CurrentPrincipal, session: SessionDep) -> LeadPublic:
     lead = await lead_service.get_visible(session, lead_id, principal)
-    return await _public(session, economics, lead)
+    return await _public(session, lead)
 
 
 @router.patch("/{lead_id}")
@@ -134,12 +113,11 @@ async def update_lead(
     principal: LeadWorker,
     session: SessionDep,
     config: SettingsDep,
-    economics: EconomicsDep,
 ) -> LeadPublic:
     lead = await lead_service.update(
         session, lead_id, body, principal, region=config.default_region
     )
-    return await _public(session, economics, lead)
+    return await _public(session, lead)
 
 
 @router.delete("/{lead_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -154,10 +132,9 @@ async def merge_lead(
     body: LeadMerge,
     principal: LeadWorker,
     session: SessionDep,
-    economics: EconomicsDep,
 ) -> LeadPublic:
     lead = await lead_service.merge(session, lead_id, body.into, principal)
-    return await _public(session, economics, lead)
+    return await _public(session, lead)
 
 
 @router.get("/{lead_id}/timeline")

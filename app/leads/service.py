@@ -33,14 +33,16 @@ from app.leads.schemas import (
     ContractFilters,
     LeadCreate,
     LeadFilters,
+    LeadPublic,
     LeadUpdate,
     ScriptCreate,
     TimelineEntry,
 )
-from app.metrics.queries import lead_stage_query
+from app.metrics.evidence import refresh_evidence
+from app.metrics.queries import lead_stage, lead_stage_query, without_jit
 from app.money import to_minor
+from app.pagination import Page, PageParams, paginate
 from app.phones import normalise_phone
-from app.settings.schemas import EconomicsSettings
 
 # Clocks disagree a little; a timestamp this far ahead of ours is still "now", not the future.
 CLOCK_SKEW = timedelta(minutes=2)
@@ -92,24 +94,57 @@ class LeadService:
         principal: Principal,
         filters: LeadFilters,
         *,
-        economics: EconomicsSettings,
         limit: int,
         after_id: str | None,
     ) -> Sequence[Lead]:
-        # The funnel's stage of every lead is worked out only when the filter asks for one.
-        staged = None if filters.stage is None else lead_stage_query(economics, utcnow())
+        if filters.stage is not None:
+            # The plan reads one kept row per lead: too cheap for the JIT's compile to pay back.
+            await without_jit(session)
         return await lead_repository.list(
-            session, principal.scope, filters, staged=staged, limit=limit, after_id=after_id
+            session,
+            principal.scope,
+            filters,
+            stage=lead_stage(utcnow()),
+            limit=limit,
+            after_id=after_id,
         )
 
-    async def stages(
-        self, session: AsyncSession, leads: Sequence[Lead], economics: EconomicsSettings
-    ) -> dict[str, int]:
+    async def stage_counts(self, session: AsyncSession, principal: Principal) -> dict[int, int]:
+        """How many readable leads are at each funnel stage (by now) — those a list filtered by
+        that stage would give; stages with none left out."""
+        await without_jit(session)
+        return await lead_repository.stage_counts(session, principal.scope, lead_stage(utcnow()))
+
+    async def stages(self, session: AsyncSession, leads: Sequence[Lead]) -> dict[str, int]:
         """The funnel stage (by now) of each of ``leads`` that has one, worked out for just them."""
         if not leads:
             return {}
         return await lead_repository.stages(
-            session, lead_stage_query(economics, utcnow(), [lead.id for lead in leads])
+            session, lead_stage_query(utcnow(), [lead.id for lead in leads])
+        )
+
+    async def page_of_readable(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        filters: LeadFilters,
+        page: PageParams,
+    ) -> Page[LeadPublic]:
+        """A page of the readable leads with their stages: the API's list, the dashboard's."""
+        rows = await self.list_readable(
+            session,
+            principal,
+            filters,
+            limit=page.limit + 1,
+            after_id=page.after_id,
+        )
+        # The stage is worked out for the page only, not for the row that says there is more.
+        stages = await self.stages(session, rows[: page.limit])
+        return paginate(
+            rows,
+            page,
+            to_item=lambda lead: LeadPublic.of(lead, stages.get(lead.id, 0)),
+            key=lambda lead: [lead.id],
         )
 
     async def create(
@@ -221,6 +256,8 @@ class LeadService:
         await session.refresh(source, ["phones"])
         await session.delete(source)
         await session.flush()
+        # The source's kept row went with it (ON DELETE CASCADE); its calls are the target's now.
+        await refresh_evidence(session, [target.id])
         await session.refresh(target, ["phones"])
         return target
 

@@ -18,7 +18,8 @@ executable reading of it):
   the period, or an application created or a contract signed in it (all ``<= as_of``), with sums
   over their calls started in the period; with ``group_by="week"`` also ``weeks``, the same sums
   per slice of ``week_slices`` (bounds computed here, in Python, as time zones must be). Extra
-  leads are harmless: the cohort and the activity are chosen here.
+  leads are harmless: the cohort and the activity are chosen here. A row may stand for several
+  leads alike (``LeadRow.leads``); ``FunnelFold`` takes the rows one at a time, as they stream.
 - ``applications``: every application of those leads (contract joined), whatever its date.
 - ``reference_applications``: the applications of all cold leads created in
   ``[as_of − reference_days, as_of)`` — never grouped or filtered.
@@ -28,8 +29,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, localcontext
 from typing import Literal, TypeAlias
@@ -112,6 +113,10 @@ class LeadRow:
     # Activity mode with group_by="week" only: the same sums cut by week slice (slices without
     # calls may be left out). Must add up to the sums above.
     weeks: tuple[WeekSums, ...] = ()
+    # How many leads the row stands for: more than one only for leads the figures cannot tell
+    # apart (same group, same stages reached; the sums above are then their totals), which the
+    # kept cohort path counts in SQL instead of sending each (docs/metrics.md → Kept evidence).
+    leads: int = 1
 
     def __post_init__(self) -> None:
         _require_aware("first_dial_at", self.first_dial_at)
@@ -335,18 +340,18 @@ def stage_times(
     later stage (an application entered by hand, say) also proves the earlier ones.
     """
     applications = list(applications)
-    evidence = [
-        *(
-            moment if moment is not None and moment <= as_of else None
-            for moment in lead.evidence_at
-        ),
+    evidence = (
+        *lead.evidence_at,
         _earliest(a.created_at for a in applications if a.created_at <= as_of),
         _earliest(a.contract_signed_at for a in applications if _signed_by(a, as_of)),
-    ]
+    )
+    # Written out, not with _earliest per stage: this runs once per lead of the whole history.
     reached: list[datetime | None] = [None] * len(evidence)
     later: datetime | None = None
-    for index in reversed(range(len(evidence))):
-        later = _earliest((evidence[index], later))
+    for index in range(len(evidence) - 1, -1, -1):
+        moment = evidence[index]
+        if moment is not None and moment <= as_of and (later is None or moment < later):
+            later = moment
         reached[index] = later
     return tuple(reached)
 
@@ -406,58 +411,195 @@ class _Lead:
     reached_at: tuple[datetime | None, ...]  # stages 1..5, from stage_times
 
 
+@dataclass(slots=True)
+class _Tally:
+    """The running sums of one funnel (the total or a group) as leads are folded in.
+
+    Only counts and sums: memory follows the number of groups, never the number of leads.
+    """
+
+    leads: int = 0
+    dialled_in_period: int = 0
+    stage_counts: list[int] = field(default_factory=lambda: [0] * len(STAGE_NAMES))
+    dials: int = 0
+    talk_seconds: int = 0
+    billable_minutes: int = 0
+    labour_minor_seconds: int = 0
+    applications: int = 0
+    open_applications: int = 0
+    contracts: int = 0
+    revenue: Decimal = _ZERO
+    margin: Decimal = _ZERO
+    label: str | None = None
+
+    def add(
+        self, lead: _Lead, window: _Window, settings: EconomicsSettings, label: str | None = None
+    ) -> None:
+        row = lead.row
+        self.label = self.label or label
+        self.leads += row.leads
+        self.dialled_in_period += row.leads * row.dialled_in_period
+        for stage, moment in enumerate(lead.reached_at):
+            self.stage_counts[stage] += row.leads * window.holds(moment)
+        self.dials += row.dials
+        self.talk_seconds += row.talk_seconds
+        self.billable_minutes += row.billable_minutes
+        self.labour_minor_seconds += row.labour_minor_seconds
+        for application in lead.applications:
+            if window.holds(application.created_at):
+                self.applications += 1
+                self.open_applications += _is_open_at(application, window.as_of)
+            # A contract counts when signed in the window; its application must exist by as_of.
+            if (
+                window.holds(application.contract_signed_at)
+                and application.created_at <= window.as_of
+            ):
+                with localcontext() as context:
+                    context.prec = _PRECISION
+                    self.contracts += 1
+                    self.revenue += _contract_amount(application)
+                    self.margin += _contract_margin(application, settings)
+
+
+class FunnelFold:
+    """``compute_funnel`` one lead at a time: ``add`` each ``LeadRow`` as it streams in, then
+    ``result``. Rows must be one per lead (unchecked here); their order does not matter.
+
+    ``applications`` must hold *all* applications (by as_of) of the leads that will be added —
+    earlier ones decide when a stage was first reached; others are ignored.
+    ``reference_applications``: applications of all cold leads created in
+    ``[as_of − reference_days, as_of)`` (extra ones outside the window are ignored).
+    """
+
+    def __init__(
+        self,
+        query: FunnelQuery,
+        settings: EconomicsSettings,
+        applications: Iterable[ApplicationRow],
+        reference_applications: Iterable[ApplicationRow],
+    ) -> None:
+        self._query = query
+        self._settings = settings
+        self._window = _window(query)
+        by_lead: defaultdict[str, list[ApplicationRow]] = defaultdict(list)
+        for application in applications:
+            by_lead[application.lead_id].append(application)
+        self._applications = {lead_id: tuple(rows) for lead_id, rows in by_lead.items()}
+        with localcontext() as context:
+            context.prec = _PRECISION
+            self._reference = (
+                forecast_reference(query.as_of, settings, reference_applications)
+                if query.mode == "cohort"
+                else None
+            )
+        self._total = _Tally()
+        self._groups: dict[str | None, _Tally] = {}
+        self._slices = (
+            week_slices(query.start, query.end, query.zone) if query.group_by == "week" else ()
+        )
+        self._week_keys = {week.key for week in self._slices}
+
+    def add(self, row: LeadRow) -> None:
+        query = self._query
+        if row.first_dial_at > query.as_of:
+            return  # not a cold lead yet at as_of
+        if query.mode == "cohort" and not query.start <= row.first_dial_at < query.end:
+            return
+        applications = self._applications.get(row.lead_id, ())
+        lead = _Lead(row, applications, stage_times(row, applications, query.as_of))
+        if query.mode == "activity" and not _contributes(lead, self._window):
+            return
+        self._total.add(lead, self._window, self._settings)
+        if query.group_by is None:
+            return
+        if query.group_by != "week":
+            self._group(row.group_key).add(lead, self._window, self._settings, row.group_label)
+        elif query.mode == "cohort":
+            self._group(week_key(row.first_dial_at, query.zone)).add(
+                lead, self._window, self._settings
+            )
+        else:
+            self._add_to_weeks(lead)
+
+    def _group(self, key: str | None) -> _Tally:
+        tally = self._groups.get(key)
+        if tally is None:
+            tally = self._groups[key] = _Tally()
+        return tally
+
+    def _add_to_weeks(self, lead: _Lead) -> None:
+        """Each week slice is an activity period of its own, over the lead's sums for that slice.
+
+        A lead goes only into the slices it has sums or evidence in: elsewhere it adds nothing.
+        """
+        row = lead.row
+        _check_week_sums(row, self._week_keys)
+        moments = [
+            *lead.reached_at,
+            *(a.created_at for a in lead.applications),
+            *(a.contract_signed_at for a in lead.applications),
+        ]
+        touched = {week.week for week in row.weeks} | {
+            week_key(moment, self._query.zone)
+            for moment in moments
+            if self._window.holds(moment) and moment is not None
+        }
+        for week in self._slices:
+            if week.key in touched:
+                window = _Window(week.start, week.end, self._query.as_of)
+                view = replace(lead, row=_week_view(row, week.key))
+                self._group(week.key).add(view, window, self._settings)
+
+    def result(self) -> FunnelResult:
+        query, settings, reference = self._query, self._settings, self._reference
+        with localcontext() as context:
+            context.prec = _PRECISION
+            total = _figures(query, settings, self._total, reference)
+            if query.group_by is None:
+                return FunnelResult(total)
+            if query.group_by == "week":
+                # Every week of the period is listed, empty ones too, so that a chart has no gaps.
+                keys: list[str | None] = [week.key for week in self._slices]
+                labels: dict[str | None, str | None] = {w.key: w.label for w in self._slices}
+            else:
+                # Named groups in key order, the group without a key (no campaign, no script) last.
+                keys = sorted(self._groups, key=lambda key: (key is None, key or ""))
+                labels = {key: self._groups[key].label for key in keys}
+            groups = tuple(
+                GroupFigures(
+                    key,
+                    labels[key],
+                    _figures(query, settings, self._groups.get(key) or _Tally(), reference),
+                )
+                for key in keys
+            )
+        return FunnelResult(total, groups)
+
+
 def compute_funnel(
     query: FunnelQuery,
     settings: EconomicsSettings,
-    leads: Sequence[LeadRow],
+    leads: Iterable[LeadRow],
     applications: Sequence[ApplicationRow],
     reference_applications: Sequence[ApplicationRow],
 ) -> FunnelResult:
     """The funnel of ``query`` (see the module's docstring and docs/metrics.md).
 
     ``leads`` may be any superset of the relevant cold leads: the cohort is chosen here by first
-    dial, and in activity mode leads that contribute nothing to the period are dropped.
-    ``applications`` must hold *all* applications (by as_of) of those leads — earlier ones decide
-    when a stage was first reached. ``reference_applications``: applications of all cold leads
-    created in ``[as_of − reference_days, as_of)`` (extra ones outside the window are ignored).
+    dial, and in activity mode leads that contribute nothing to the period are dropped. The
+    arguments are those of ``FunnelFold``.
     """
-    with localcontext() as context:
-        context.prec = _PRECISION
-        selected = _select(query, leads, applications)
-        reference = (
-            forecast_reference(query.as_of, settings, reference_applications)
-            if query.mode == "cohort"
-            else None
-        )
-        total = _figures(query, settings, selected, reference)
-        groups = None if query.group_by is None else _groups(query, settings, selected, reference)
-    return FunnelResult(total, groups)
-
-
-def _select(
-    query: FunnelQuery, leads: Sequence[LeadRow], applications: Sequence[ApplicationRow]
-) -> list[_Lead]:
-    by_lead: defaultdict[str, list[ApplicationRow]] = defaultdict(list)
-    for application in applications:
-        by_lead[application.lead_id].append(application)
-    window = _window(query)
-    selected: list[_Lead] = []
+    fold = FunnelFold(query, settings, applications, reference_applications)
     seen: set[str] = set()
     for row in leads:
         # Two rows of one lead would count it twice in every figure: a bug upstream, not data.
+        # (The service's fold skips this memory of every lead: its rows are one per lead by the
+        # GROUP BY of the raw pass or the primary key of the kept table.)
         if row.lead_id in seen:
             raise ValueError(f"lead {row.lead_id} has more than one LeadRow")
         seen.add(row.lead_id)
-        if row.first_dial_at > query.as_of:
-            continue  # not a cold lead yet at as_of
-        if query.mode == "cohort" and not query.start <= row.first_dial_at < query.end:
-            continue
-        lead_applications = tuple(by_lead.get(row.lead_id, ()))
-        lead = _Lead(row, lead_applications, stage_times(row, lead_applications, query.as_of))
-        if query.mode == "activity" and not _contributes(lead, window):
-            continue
-        selected.append(lead)
-    return selected
+        fold.add(row)
+    return fold.result()
 
 
 def _contributes(lead: _Lead, window: _Window) -> bool:
@@ -474,19 +616,12 @@ def _contributes(lead: _Lead, window: _Window) -> bool:
 def _figures(
     query: FunnelQuery,
     settings: EconomicsSettings,
-    leads: Sequence[_Lead],
+    tally: _Tally,
     reference: ForecastReference | None,
 ) -> FunnelFigures:
-    window = _window(query)
-    if query.mode == "cohort":
-        leads_dialed = len(leads)
-    else:
-        leads_dialed = sum(1 for lead in leads if lead.row.dialled_in_period)
-    counts = [
-        sum(1 for lead in leads if window.holds(lead.reached_at[stage]))
-        for stage in range(len(STAGE_NAMES))
-    ]
-    roll_up = _roll_up(query, settings, leads, leads_dialed, tuple(counts), reference)
+    leads_dialed = tally.leads if query.mode == "cohort" else tally.dialled_in_period
+    counts = tuple(tally.stage_counts)
+    roll_up = _roll_up(settings, tally, leads_dialed, counts, reference)
     return FunnelFigures(
         dials=roll_up.dials,
         leads_dialed=roll_up.leads_dialed,
@@ -526,48 +661,33 @@ def call_cost(
 
 
 def _roll_up(
-    query: FunnelQuery,
     settings: EconomicsSettings,
-    leads: Sequence[_Lead],
+    tally: _Tally,
     leads_dialed: int,
     stage_counts: tuple[int, ...],
     reference: ForecastReference | None,
 ) -> RollUp:
     """The sums every figure of ``app/metrics/figures.py`` is a formula over."""
-    window = _window(query)
-    dials = sum(lead.row.dials for lead in leads)
-    cost = call_cost(
-        settings,
-        sum(lead.row.billable_minutes for lead in leads),
-        sum(lead.row.labour_minor_seconds for lead in leads),
-    )
-    applications = _applications_where(leads, lambda a: window.holds(a.created_at))
-    # A contract counts when signed in the window; its application must exist by as_of.
-    contracts = _applications_where(
-        leads, lambda a: window.holds(a.contract_signed_at) and a.created_at <= query.as_of
-    )
-    margin = sum((_contract_margin(a, settings) for a in contracts), _ZERO)
     forecast = None
     if reference is not None:
-        open_count = sum(1 for a in applications if _is_open_at(a, query.as_of))
-        extra = _expected_extra_margin(reference, open_count)
+        extra = _expected_extra_margin(reference, tally.open_applications)
         forecast = ForecastRollUp(
             source=reference.source,
-            open_applications=open_count,
+            open_applications=tally.open_applications,
             win_rate=reference.win_rate,
             margin=reference.margin,
-            expected_margin=None if extra is None else margin + extra,
+            expected_margin=None if extra is None else tally.margin + extra,
         )
     return RollUp(
-        dials=dials,
+        dials=tally.dials,
         leads_dialed=leads_dialed,
-        talk_seconds=sum(lead.row.talk_seconds for lead in leads),
+        talk_seconds=tally.talk_seconds,
         stage_counts=stage_counts,
-        cost=cost,
-        applications=len(applications),
-        contracts=len(contracts),
-        revenue=sum((_contract_amount(a) for a in contracts), _ZERO),
-        margin=margin,
+        cost=call_cost(settings, tally.billable_minutes, tally.labour_minor_seconds),
+        applications=tally.applications,
+        contracts=tally.contracts,
+        revenue=tally.revenue,
+        margin=tally.margin,
         forecast=forecast,
     )
 
@@ -582,78 +702,7 @@ def _economics(roll_up: RollUp) -> Economics:
     return Economics.model_validate({**compute(ECONOMICS_FIGURES, roll_up), "forecast": forecast})
 
 
-def _applications_where(
-    leads: Sequence[_Lead], keep: Callable[[ApplicationRow], bool]
-) -> list[ApplicationRow]:
-    return [a for lead in leads for a in lead.applications if keep(a)]
-
-
-# --------------------------------------------------------------------------- grouping
-
-
-def _groups(
-    query: FunnelQuery,
-    settings: EconomicsSettings,
-    leads: Sequence[_Lead],
-    reference: ForecastReference | None,
-) -> tuple[GroupFigures, ...]:
-    if query.group_by == "week":
-        if query.mode == "activity":
-            return _activity_weeks(query, settings, leads)
-        return _cohort_weeks(query, settings, leads, reference)
-    members: defaultdict[str | None, list[_Lead]] = defaultdict(list)
-    for lead in leads:
-        members[lead.row.group_key].append(lead)
-    # Named groups in key order, the group without a key (no campaign, no script) last.
-    keys = sorted(members, key=lambda key: (key is None, key or ""))
-    return tuple(
-        GroupFigures(
-            key=key,
-            label=_label(members[key]),
-            figures=_figures(query, settings, members[key], reference),
-        )
-        for key in keys
-    )
-
-
-def _label(leads: Sequence[_Lead]) -> str | None:
-    return next((lead.row.group_label for lead in leads if lead.row.group_label), None)
-
-
-def _cohort_weeks(
-    query: FunnelQuery,
-    settings: EconomicsSettings,
-    leads: Sequence[_Lead],
-    reference: ForecastReference | None,
-) -> tuple[GroupFigures, ...]:
-    # Every week of the period is listed, empty ones too, so that a chart has no gaps.
-    members: defaultdict[str, list[_Lead]] = defaultdict(list)
-    for lead in leads:
-        members[week_key(lead.row.first_dial_at, query.zone)].append(lead)
-    return tuple(
-        GroupFigures(
-            week.key, week.label, _figures(query, settings, members.get(week.key, []), reference)
-        )
-        for week in week_slices(query.start, query.end, query.zone)
-    )
-
-
-def _activity_weeks(
-    query: FunnelQuery, settings: EconomicsSettings, leads: Sequence[_Lead]
-) -> tuple[GroupFigures, ...]:
-    """Each week slice is an activity period of its own, over the lead's sums for that slice."""
-    slices = week_slices(query.start, query.end, query.zone)
-    keys = {week.key for week in slices}
-    for lead in leads:
-        _check_week_sums(lead.row, keys)
-    groups = []
-    for week in slices:
-        week_query = replace(query, start=week.start, end=week.end, group_by=None)
-        week_leads = [replace(lead, row=_week_view(lead.row, week.key)) for lead in leads]
-        groups.append(
-            GroupFigures(week.key, week.label, _figures(week_query, settings, week_leads, None))
-        )
-    return tuple(groups)
+# --------------------------------------------------------------------------- week grouping
 
 
 def _week_view(row: LeadRow, key: str) -> LeadRow:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -16,21 +16,23 @@ from app.errors import Unprocessable
 from app.metrics import queries
 from app.metrics.figures import CALL_FIGURES, CallRollUp, compute
 from app.metrics.funnel import (
+    FunnelFold,
     FunnelQuery,
     FunnelResult,
     GroupBy,
     LeadRow,
     Mode,
     WeekSums,
-    compute_funnel,
     week_slices,
 )
 from app.metrics.schemas import CallPeriod, CallStats, CallStatsResponse, FunnelResponse, Period
 from app.periods import query_instant
 from app.settings.schemas import EconomicsSettings
+from app.telemetry.instruments import FUNNEL_QUERY_SECONDS, observe_seconds
 
 MAX_WEEKLY_ACTIVITY_DAYS = 366
 CallGrouping = Literal["employee", "day", "hour", "weekday", "weekday_hour"]
+FunnelSource = Literal["kept", "raw"]
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -84,8 +86,11 @@ class MetricsService:
         settings: EconomicsSettings,
         *,
         now: datetime,
+        source: FunnelSource = "kept",
     ) -> FunnelResponse:
-        answer = await self.funnel_result(session, params, principal, settings, now=now)
+        answer = await self.funnel_result(
+            session, params, principal, settings, now=now, source=source
+        )
         groups = answer.result.groups
         return FunnelResponse(
             period=answer.period,
@@ -102,11 +107,15 @@ class MetricsService:
         settings: EconomicsSettings,
         *,
         now: datetime,
+        source: FunnelSource = "kept",
     ) -> FunnelAnswer:
         """The funnel with its figures unrounded, for callers that build on them (reports)."""
-        (answer,) = await self.funnel_results(session, [params], principal, settings, now=now)
+        (answer,) = await self.funnel_results(
+            session, [params], principal, settings, now=now, source=source
+        )
         return answer
 
+    @observe_seconds(FUNNEL_QUERY_SECONDS)
     async def funnel_results(
         self,
         session: AsyncSession,
@@ -115,15 +124,27 @@ class MetricsService:
         settings: EconomicsSettings,
         *,
         now: datetime,
+        source: FunnelSource = "kept",
     ) -> list[FunnelAnswer]:
-        """``funnel_result`` of funnels of one mode and ``as_of``, from one evidence pass."""
+        """``funnel_result`` of funnels of one mode and ``as_of``.
+
+        ``source`` says where the per-lead facts come from: ``kept``, the ``lead_evidence`` rows
+        (docs/metrics.md → Kept evidence), or ``raw``, one evidence pass over the calls. Both
+        give the same funnels; the raw path is what the kept one is checked against.
+        """
         assert settings.timezone is not None
         zone = ZoneInfo(settings.timezone)
         funnel_queries = [self._query(params, zone, now) for params in funnels]
+        if len({(query.mode, query.as_of) for query in funnel_queries}) > 1:
+            raise ValueError("funnels computed together need one mode and one as_of")
         # A key that may not read hourly costs sees every call costed at the standard rate.
         standard_rate = not principal.scope.reads_costs
-        facts_of = await queries.lead_facts_of(
-            session, funnel_queries, settings, standard_rate=standard_rate
+        raw_facts = (
+            await queries.lead_facts_of(
+                session, funnel_queries, settings, standard_rate=standard_rate
+            )
+            if source == "raw"
+            else None
         )
         as_of = funnel_queries[0].as_of
         applications = await queries.application_rows(session, as_of)
@@ -131,28 +152,23 @@ class MetricsService:
         # The forecast's reference is every cold lead's, whatever the filter or grouping.
         reference = [a for a in applications if since <= a.created_at < as_of]
         answers = []
-        for params, query, all_facts in zip(funnels, funnel_queries, facts_of, strict=True):
+        for n, (params, query) in enumerate(zip(funnels, funnel_queries, strict=True)):
             # Leads are selected by whom they belong to (the grouping rule): the scope's, then the
             # employee asked for (a manager's scope is already its own).
             scope = principal.scope
             employee = scope.requested_employee(params.employee_id)
-            facts = [
-                fact
-                for fact in all_facts
-                if scope.admits(fact.belongs_to)
-                and (employee is None or fact.belongs_to == employee)
-                and (params.campaign is None or fact.campaign == params.campaign)
-            ]
             weeks = await self._weeks(session, query, settings, standard_rate=standard_rate)
-            rows = [self._row(fact, query.group_by, weeks.get(fact.lead_id, ())) for fact in facts]
-            selected = {fact.lead_id for fact in facts}
-            result = compute_funnel(
-                query,
-                settings,
-                rows,
-                [a for a in applications if a.lead_id in selected],
-                reference,
-            )
+            # Rows are folded as they arrive: memory follows the groups, not the leads.
+            fold = FunnelFold(query, settings, applications, reference)
+            async for fact in self._facts(
+                session, query, settings, raw_facts, n, standard_rate=standard_rate
+            ):
+                if (
+                    scope.admits(fact.belongs_to)
+                    and (employee is None or fact.belongs_to == employee)
+                    and (params.campaign is None or fact.campaign == params.campaign)
+                ):
+                    fold.add(self._row(fact, query.group_by, weeks.get(fact.lead_id, ())))
             period = Period(
                 from_=query.start,
                 to=query.end,
@@ -160,8 +176,27 @@ class MetricsService:
                 mode=params.mode,
                 as_of=as_of,
             )
-            answers.append(FunnelAnswer(period, result))
+            answers.append(FunnelAnswer(period, fold.result()))
         return answers
+
+    async def _facts(
+        self,
+        session: AsyncSession,
+        query: FunnelQuery,
+        settings: EconomicsSettings,
+        raw_facts: list[list[queries.LeadFacts]] | None,
+        n: int,
+        *,
+        standard_rate: bool,
+    ) -> AsyncIterator[queries.LeadFacts]:
+        if raw_facts is not None:
+            for fact in raw_facts[n]:
+                yield fact
+            return
+        async for fact in queries.kept_lead_facts(
+            session, query, settings, standard_rate=standard_rate
+        ):
+            yield fact
 
     def _query(self, params: FunnelParams, zone: ZoneInfo, now: datetime) -> FunnelQuery:
         start, end = resolve_period(params.start, params.end, zone, now)
@@ -214,6 +249,7 @@ class MetricsService:
             billable_minutes=fact.billable_minutes,
             labour_minor_seconds=fact.labour_minor_seconds,
             weeks=weeks,
+            leads=fact.leads,
         )
 
     async def call_stats(

@@ -20,7 +20,7 @@ from app.calls.events import CallStatus, Direction
 from app.calls.models import Call
 from app.employees.models import Employee
 from app.leads.models import Script
-from app.metrics.queries import lead_stage_query
+from app.metrics.queries import lead_stage_query, without_jit
 from app.quality.figures import CallRow, EvaluationRow
 from app.quality.models import Evaluation
 from app.quality.queue import Candidate
@@ -50,6 +50,9 @@ async def evaluated(
 ) -> tuple[list[CallRow], list[EvaluationRow]]:
     """The calls started in ``[start, end)`` that have an evaluation of the family, with their
     evaluations and their lead's highest stage by ``as_of``."""
+    # PostgreSQL's JIT compiles the evidence pass's many expressions for a few thousand leads'
+    # calls, which costs more than it saves.
+    await without_jit(session)
     in_period = [Evaluation.family_id == family_id, *_period(start, end), *_scope(scope)]
     statement = (
         select(
@@ -70,7 +73,7 @@ async def evaluated(
         .where(*in_period)
     )
     rows = (await session.execute(statement)).all()
-    stages = await lead_stages(session, sorted({row[9] for row in rows if row[9]}), settings, as_of)
+    stages = await lead_stages(session, sorted({row[9] for row in rows if row[9]}), as_of)
     calls: dict[str, CallRow] = {}
     evaluations = []
     for call_id, checklist_id, answers, *call in rows:
@@ -187,7 +190,7 @@ LEADS_PER_PASS = 2_000
 
 
 async def lead_stages(
-    session: AsyncSession, lead_ids: Sequence[str], settings: EconomicsSettings, as_of: datetime
+    session: AsyncSession, lead_ids: Sequence[str], as_of: datetime
 ) -> dict[str, int]:
     """The highest funnel stage each lead reached by ``as_of`` (absent: none).
 
@@ -197,7 +200,7 @@ async def lead_stages(
     """
     stages: dict[str, int] = {}
     for begin in range(0, len(lead_ids), LEADS_PER_PASS):
-        staged = lead_stage_query(settings, as_of, lead_ids[begin : begin + LEADS_PER_PASS])
+        staged = lead_stage_query(as_of, lead_ids[begin : begin + LEADS_PER_PASS])
         query = select(staged.c.lead_id, staged.c.stage)
         stages.update({lead: int(stage) for lead, stage in await session.execute(query)})
     return stages

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -31,14 +30,13 @@ from app.quality.schemas import (
 from app.quality.service import (
     checklist_service,
     evaluation_service,
+    queue_period,
     script_quality_service,
 )
 from app.quality.views import figures_response
 from app.settings.dependencies import EconomicsDep, ReportingZoneDep
 
 router = APIRouter(tags=["script quality"])
-
-QUEUE_WEEKS = 4
 
 
 @router.get("/checklists")
@@ -200,14 +198,7 @@ async def evaluation_queue(
     """Calls worth scoring (answered, talk ≥ ``conversation_s``) and not yet scored: a few per
     manager and week (``quality.queue_per_manager_week``), chosen by a hash of the call id so the
     list is stable. A manager's key sees its own calls' places."""
-    now = utcnow()
-    end = query_instant("to", to, zone) if to is not None else now
-    if from_ is not None:
-        start = query_instant("from", from_, zone)
-    else:
-        local = end.astimezone(zone)
-        monday = local.date() - timedelta(days=local.weekday() + 7 * QUEUE_WEEKS)
-        start = query_instant("from", monday.isoformat(), zone)
+    start, end = queue_period(from_, to, zone, utcnow())
     queued = await script_quality_service.queue(
         session,
         start=start,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from app.calls.repository import call_repository
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.ids import new_id
+from app.periods import query_instant
 from app.quality import queries
 from app.quality.defaults import DEFAULT_CHECKLIST, DEFAULT_CHECKLIST_ID, default_criteria_rows
 from app.quality.figures import (
@@ -389,6 +390,22 @@ class EvaluationService:
 
 checklist_service = ChecklistService()
 evaluation_service = EvaluationService()
+
+
+QUEUE_WEEKS = 4
+
+
+def queue_period(
+    start: str | None, end: str | None, zone: ZoneInfo, now: datetime
+) -> tuple[datetime, datetime]:
+    """The calls the evaluation queue offers: from ``start`` (default: the Monday four weeks
+    before ``end``'s week) to ``end`` (default ``now``), the query values read in ``zone``."""
+    until = query_instant("to", end, zone) if end is not None else now
+    if start is not None:
+        return query_instant("from", start, zone), until
+    local = until.astimezone(zone)
+    monday = local.date() - timedelta(days=local.weekday() + 7 * QUEUE_WEEKS)
+    return query_instant("from", monday.isoformat(), zone), until
 
 
 class ScriptQualityService:

@@ -7,6 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utcnow
 from app.settings.models import Setting
 
+# The keys of the settings rows (the service validates each with its pydantic model).
+ECONOMICS = "economics"
+OPERATIONS = "operations"
+
 
 class SettingRepository:
     async def get(self, session: AsyncSession, key: str) -> dict[str, Any] | None:

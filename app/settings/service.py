@@ -4,11 +4,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.settings.repository import setting_repository
+from app.metrics.evidence import evidence_inputs, rebuild_evidence
+from app.settings.repository import ECONOMICS, OPERATIONS, setting_repository
 from app.settings.schemas import EconomicsSettings, OperationsSettings
-
-ECONOMICS = "economics"
-OPERATIONS = "operations"
 
 
 class SettingsService:
@@ -27,8 +25,14 @@ class SettingsService:
     async def put_economics(
         self, session: AsyncSession, value: EconomicsSettings, *, default_timezone: str
     ) -> EconomicsSettings:
+        before = await self.economics(session, default_timezone=default_timezone)
         await setting_repository.put(session, ECONOMICS, value.model_dump(mode="json"))
-        return await self.economics(session, default_timezone=default_timezone)
+        after = await self.economics(session, default_timezone=default_timezone)
+        # In this transaction: no funnel ever reads rows kept under other thresholds
+        # (docs/metrics.md → Kept evidence gives the cost at 1 M calls).
+        if evidence_inputs(after) != evidence_inputs(before):
+            await rebuild_evidence(session, after)
+        return after
 
     async def operations(self, session: AsyncSession) -> OperationsSettings:
         return OperationsSettings.model_validate(

@@ -9,6 +9,7 @@ from app.calls.models import Call
 from app.db import Database
 from app.employees.models import Employee, EmployeeExtension
 from app.leads.models import Application, Contract, Lead, LeadPhone
+from app.metrics.evidence import rebuild_evidence
 from app.settings.repository import setting_repository
 from app.settings.service import ECONOMICS
 from tests.factories import insert_integration
@@ -69,6 +70,8 @@ async def load_dataset(database: Database, data: Mapping[str, Any]) -> None:
                 )
             )
         await setting_repository.put(session, ECONOMICS, dict(data["settings"]))
+        # Written straight into the tables, past every write path that keeps the evidence.
+        await rebuild_evidence(session)
 
 
 def _time(value: str | None) -> Any:
