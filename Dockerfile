@@ -1,5 +1,6 @@
-# The callfunnel API (and, with the recordings feature, its worker): one image, configured by
-# CALLFUNNEL_* environment variables.
+# One image for every role, configured by CALLFUNNEL_* environment variables: the API
+# (`callfunnel serve`), the recording worker (`callfunnel worker`) and one-off jobs
+# (`callfunnel migrate`, `callfunnel retention`). docs/operations.md runs them.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import signal
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -11,7 +11,6 @@ from typing import Annotated, TypeVar
 
 import httpx
 import typer
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import migrations
@@ -19,19 +18,20 @@ from app.auth.repository import api_key_repository
 from app.auth.roles import Role
 from app.auth.service import Principal, api_key_service
 from app.cdr.cli import cdr_cli, import_cdr
-from app.cdr.sync import sync_all_forever
-from app.config import Settings, get_settings
+from app.config import RecordingsStorage, Settings, get_settings
 from app.db import Database, create_engine, utcnow
-from app.demo import DemoBuilder, DemoSummary
+from app.demo import DemoBuilder, DemoSummary, store_recordings
 from app.errors import ProblemError
 from app.leads.csv_import import CsvImportError
 from app.leads.importer import lead_importer
 from app.leads.schemas import ImportResult
 from app.logging import configure_logging
+from app.metrics.evidence import rebuild_evidence
 from app.recordings.worker import RetentionResult, recording_worker
 from app.reports.formats import RENDERINGS, ReportFormat, file_name, render_json
 from app.reports.i18n import Lang
 from app.reports.service import report_service
+from app.serving import run_background_work, serve_many, serve_one
 
 T = TypeVar("T")
 
@@ -45,6 +45,8 @@ cli.add_typer(import_cli, name="import")
 report_cli = typer.Typer(help="Reports, as files.", no_args_is_help=True)
 cli.add_typer(report_cli, name="report")
 cli.add_typer(cdr_cli, name="cdr")
+evidence_cli = typer.Typer(help="The funnel's kept per-lead evidence.", no_args_is_help=True)
+cli.add_typer(evidence_cli, name="evidence")
 import_cli.command("cdr")(import_cdr)
 
 
@@ -64,22 +66,6 @@ def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]
     except ProblemError as exc:
         typer.secho(f"error: {exc.detail}", err=True, fg=typer.colors.RED)
         raise typer.Exit(code=1) from exc
-
-
-def _serve(settings: Settings, host: str, port: int, *, worker: bool = True) -> None:
-    from app.main import create_app
-
-    # Our own middleware logs every request with integration ids masked; uvicorn's would not.
-    uvicorn.run(
-        create_app(settings, run_worker=worker),
-        host=host,
-        port=port,
-        access_log=False,
-        log_level="warning",
-        # X-Forwarded-For is read by the service itself, only from CALLFUNNEL_TRUSTED_PROXIES
-        # (app.proxies); uvicorn's default would trust any process on 127.0.0.1.
-        proxy_headers=False,
-    )
 
 
 @cli.command()
@@ -102,15 +88,26 @@ def serve(
         bool,
         typer.Option(
             "--worker/--no-worker",
-            help="Download recordings in this process (turn off when `callfunnel worker` runs).",
+            help="Also download recordings (turn off when `callfunnel worker` runs).",
         ),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="API processes sharing the port; with more than one, the recordings are "
+            "downloaded by one process of their own beside them.",
+            min=1,
+        ),
+    ] = 1,
 ) -> None:
     """Migrate the database to head, then serve the API (and the recording worker)."""
     settings = get_settings()
     if not no_migrate:
         migrations.upgrade(settings.database_url)
-    _serve(settings, host, port, worker=run_worker)
+    if workers == 1:
+        serve_one(settings, host, port, worker=run_worker)
+    else:
+        serve_many(settings, host, port, workers=workers, worker=run_worker)
 
 
 @cli.command()
@@ -127,23 +124,7 @@ def worker(
     """Download recordings until stopped (SIGINT/SIGTERM); run as many as you like on PostgreSQL."""
     settings = get_settings()
     configure_logging(settings.log_level, json_output=settings.log_json)
-
-    async def run() -> None:
-        database = Database(create_engine(settings))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        try:
-            async with recording_worker(database, settings) as recordings:
-                tasks = [recordings.run(stop)]
-                if cdr_sync:
-                    tasks.append(sync_all_forever(database, every=cdr_every, stop=stop))
-                await asyncio.gather(*tasks)
-        finally:
-            await database.dispose()
-
-    asyncio.run(run())
+    asyncio.run(run_background_work(settings, cdr_sync=cdr_sync, cdr_every=cdr_every))
 
 
 @cli.command()
@@ -182,8 +163,15 @@ def demo(
     """Fresh SQLite database, an admin key, four weeks of cold calling through the webhooks."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
+    # The demo's recordings live beside its database and go with it (never to a configured bucket).
+    recordings = database.resolve().with_name(f"{database.stem}-recordings")
+    shutil.rmtree(recordings, ignore_errors=True)
     settings = get_settings().model_copy(
-        update={"database_url": f"sqlite+aiosqlite:///{database.resolve()}"}
+        update={
+            "database_url": f"sqlite+aiosqlite:///{database.resolve()}",
+            "recordings_dir": recordings,
+            "recordings_storage": RecordingsStorage.LOCAL,
+        }
     )
     migrations.upgrade(settings.database_url)
     _, key = _in_session(
@@ -193,7 +181,11 @@ def demo(
         ),
     )
     base = f"http://{host}:{port}"
-    lines = [f"\ncallfunnel demo on {base}  (API docs: {base}/docs)", f"admin API key: {key}"]
+    lines = [
+        f"\ncallfunnel demo on {base}  (API docs: {base}/docs)",
+        f"dashboard: {base}/login  (sign in with the admin API key below)",
+        f"admin API key: {key}",
+    ]
     if data:
         summary = asyncio.run(_load_demo(settings, key, seed))
         lines += [
@@ -201,7 +193,7 @@ def demo(
             f"{summary.leads} leads, {summary.first_day} … {summary.end_day}; "
             f"{summary.applications} applications, {summary.contracts} contracts; "
             f"{summary.inbound_calls} inbound calls ({summary.missed_calls} missed, "
-            f"{summary.callbacks} called back)",
+            f"{summary.callbacks} called back); {summary.recordings} recordings",
             "",
             "try:",
             f"  curl -H 'Authorization: Bearer {key}' "
@@ -218,7 +210,7 @@ def demo(
         ]
     typer.echo("\n".join(lines) + "\n")
     if serve_after:
-        _serve(settings, host, port)
+        serve_one(settings, host, port, worker=True)
 
 
 async def _load_demo(settings: Settings, key: str, seed: int) -> DemoSummary:
@@ -245,7 +237,9 @@ async def _load_demo(settings: Settings, key: str, seed: int) -> DemoSummary:
             ) as client,
         ):
             builder = DemoBuilder(client, seed=seed, today=utcnow(), progress=progress)
-            return await builder.build()
+            summary = await builder.build()
+            summary.recordings = await store_recordings(app.state.database, settings)
+            return summary
 
 
 @apikey_cli.command("create")
@@ -363,6 +357,14 @@ def report_weekly(
     path = output or Path(file_name(report, format_))
     path.write_bytes(body)
     typer.echo(f"wrote {path} ({len(body):,} bytes)")
+
+
+@evidence_cli.command("rebuild")
+def evidence_rebuild() -> None:
+    """Recompute every lead's kept evidence from its calls (after upgrading to it, or when
+    rows were written past the application), in one transaction."""
+    rows = _in_session(get_settings(), rebuild_evidence)
+    typer.echo(f"kept evidence rebuilt: {rows:,} leads")
 
 
 def main() -> None:

@@ -22,6 +22,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class RecordingsStorage(StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
 class ConfigurationError(RuntimeError):
     """The service must not start with this configuration."""
 
@@ -34,10 +39,22 @@ class Settings(BaseSettings):
     env: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///./callfunnel.db"
     bootstrap_admin_key: SecretStr | None = None
+    # A bearer token for GET /metrics alone, so that Prometheus needs no admin key.
+    metrics_token: SecretStr | None = None
     timezone: ZoneName = "Europe/Moscow"
     # Country assumed for phone numbers typed without a country code (leads, CSV imports).
     default_region: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
     recordings_dir: Path = Path("./recordings")
+    # Where recordings are kept: that folder (one host), or an S3-compatible bucket every host
+    # reaches; with s3 the folder holds only the downloads in progress (its .partial spool).
+    # S3 credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID…, a profile, a role).
+    recordings_storage: RecordingsStorage = RecordingsStorage.LOCAL
+    s3_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    # Unset: AWS itself. Set (MinIO, Ceph, a cloud's S3 API): path-style addressing is used.
+    s3_endpoint_url: str | None = Field(default=None, pattern=r"^https?://")
+    s3_region: str | None = None
+    # Key prefix inside the bucket ("callfunnel/recordings"), so the bucket can be shared.
+    s3_prefix: str = Field(default="", pattern=r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*/?)*$")
     # The recording worker: downloads at a time, how long a claim lasts before another worker
     # may take the job over (it must outlast the slowest download), and the idle poll period.
     recordings_worker_batch: int = Field(default=4, ge=1, le=64)
@@ -63,6 +80,13 @@ class Settings(BaseSettings):
     # peer is one of them has its X-Forwarded-For read; anyone else could name any source address
     # and walk past an integration's allowed_ips. Comma-separated, e.g. "127.0.0.1,10.0.0.0/8".
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
+    # Signs the dashboard's session cookies. Production must set it (create_app refuses to start
+    # without it); development generates one and keeps it in the database (app.dashboard.secret).
+    secret_key: SecretStr | None = None
+    # A dashboard session ends after this long without a request.
+    session_idle_minutes: int = Field(default=480, ge=1)
+    # Failed dashboard sign-ins allowed per client address and minute before 429.
+    login_failures_per_minute: int = Field(default=5, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -72,6 +96,12 @@ class Settings(BaseSettings):
                 "database_url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
             )
         return value
+
+    @field_validator("s3_bucket", "s3_endpoint_url", "s3_region", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # docker-compose passes an unset ${VAR:-} on as an empty string.
+        return None if value == "" else value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -86,6 +116,12 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.recordings_storage is RecordingsStorage.S3 and self.s3_bucket is None:
+            raise ValueError("CALLFUNNEL_RECORDINGS_STORAGE=s3 needs CALLFUNNEL_S3_BUCKET")
+        return self
+
+    @model_validator(mode="after")
     def _deadline_within_claim(self) -> Settings:
         deadline = self.recordings_download_deadline_seconds
         if deadline is not None and deadline >= self.recordings_claim_seconds:
@@ -97,17 +133,18 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _production_needs_a_strong_key(self) -> Settings:
-        key = self.bootstrap_admin_key
-        if (
-            self.env is Environment.PRODUCTION
-            and key is not None
-            and len(key.get_secret_value()) < MIN_PRODUCTION_KEY_LENGTH
+    def _production_needs_strong_secrets(self) -> Settings:
+        if self.env is not Environment.PRODUCTION:
+            return self
+        for name, secret in (
+            ("CALLFUNNEL_BOOTSTRAP_ADMIN_KEY", self.bootstrap_admin_key),
+            ("CALLFUNNEL_SECRET_KEY", self.secret_key),
+            ("CALLFUNNEL_METRICS_TOKEN", self.metrics_token),
         ):
-            raise ValueError(
-                "CALLFUNNEL_BOOTSTRAP_ADMIN_KEY must be at least "
-                f"{MIN_PRODUCTION_KEY_LENGTH} characters in production"
-            )
+            if secret is not None and len(secret.get_secret_value()) < MIN_PRODUCTION_KEY_LENGTH:
+                raise ValueError(
+                    f"{name} must be at least {MIN_PRODUCTION_KEY_LENGTH} characters in production"
+                )
         return self
 
     @property

@@ -204,6 +204,9 @@ def unexpected_error_response(exc: Exception, request_id: str | None, path: str)
 # SQLSTATE classes of PostgreSQL, and the words SQLite uses for the same violations.
 _UNIQUE, _FOREIGN_KEY, _NOT_NULL, _CHECK = "23505", "23503", "23502", "23514"
 _RACE_STATES = frozenset({"40P01", "40001"})  # deadlock detected, serialisation failure
+# A server shutting down, crashed or still starting up (asyncpg raises these as plain errors,
+# on a connect or on a connection the server ends): the database is away, not the statement bad.
+_SERVER_AWAY_STATES = frozenset({"57P01", "57P02", "57P03"})
 _SQLITE_WORDS = (
     ("UNIQUE constraint failed", _UNIQUE),
     ("FOREIGN KEY constraint failed", _FOREIGN_KEY),
@@ -218,6 +221,11 @@ def _sqlstate(exc: DBAPIError) -> str | None:
         return str(state)
     text = str(exc.orig)
     return next((code for words, code in _SQLITE_WORDS if words in text), None)
+
+
+def _is_unavailable_state(state: str | None) -> bool:
+    # Class 08: connection exceptions (the connection failed or was lost).
+    return state is not None and (state.startswith("08") or state in _SERVER_AWAY_STATES)
 
 
 def constraint_problem(exc: DBAPIError) -> ProblemError | None:
@@ -267,7 +275,11 @@ def is_connection_error(exc: BaseException) -> bool:
     errno), so both shapes count.
     """
     if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)
+        return (
+            bool(exc.connection_invalidated)
+            or isinstance(exc, OperationalError)
+            or _is_unavailable_state(_sqlstate(exc))
+        )
     return isinstance(exc, ConnectionError | TimeoutError) or (
         isinstance(exc, OSError) and "connect" in str(exc).lower()
     )

@@ -21,6 +21,7 @@ from app.callbacks.router import metrics_router as callback_metrics_router
 from app.calls.router import router as calls_router
 from app.cdr.router import router as cdr_router
 from app.config import Settings, get_settings
+from app.dashboard.router import mount_dashboard
 from app.db import Database, create_database
 from app.edge import RejectUnstorableText
 from app.employees.router import router as employees_router
@@ -36,9 +37,11 @@ from app.metrics.router import router as metrics_router
 from app.quality.router import router as quality_router
 from app.quality.service import checklist_service
 from app.recordings.router import router as recordings_router
-from app.recordings.worker import running_worker
+from app.recordings.worker import running_worker, storage_for
 from app.reports.router import router as reports_router
 from app.settings.router import router as settings_router
+from app.telemetry.instruments import observe_request
+from app.telemetry.router import router as telemetry_router
 from app.webhooks.events_router import router as webhook_events_router
 from app.webhooks.router import bare_router as bare_webhooks_router
 from app.webhooks.router import router as webhooks_router
@@ -91,13 +94,15 @@ class RequestContext:
             await response(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
+        elapsed = time.perf_counter() - started
+        observe_request(scope, status, elapsed)
         log.info(
             "http.request",
             request_id=request_id,
             method=scope["method"],
             path=mask_integration_ids(scope["path"]),
             status=status,
-            ms=round((time.perf_counter() - started) * 1000, 1),
+            ms=round(elapsed * 1000, 1),
         )
 
 
@@ -136,6 +141,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Playback reads the recordings: a bucket that does not exist must stop the start-up.
+        await storage_for(settings).verify()
         await _bootstrap_admin(database, settings)
         await _default_checklist(database)
         async with AsyncExitStack() as stack:
@@ -187,4 +194,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         app.include_router(bare_webhooks_router)
     app.include_router(api)
     app.include_router(health_router)
+    app.include_router(telemetry_router)
+    # Last: its pages at / must not shadow the webhooks, the API, the probes or the docs.
+    mount_dashboard(app, settings)
     return app

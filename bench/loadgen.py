@@ -103,9 +103,11 @@ def raw_request(delivery: Delivery, *, port: int, path: str | None = None) -> by
 
 
 class Server:
-    """One ``callfunnel serve`` process (uvicorn, one worker, no recording worker) of ours."""
+    """One ``callfunnel serve`` of ours (``workers`` API processes, no recording worker)."""
 
-    def __init__(self, database_url: str, port: int, key: str, *, bare_endpoint: bool) -> None:
+    def __init__(
+        self, database_url: str, port: int, key: str, *, bare_endpoint: bool, workers: int = 1
+    ) -> None:
         self.env = {
             **os.environ,
             "CALLFUNNEL_DATABASE_URL": database_url,
@@ -114,6 +116,7 @@ class Server:
             "CALLFUNNEL_BENCH_BARE_ENDPOINT": "1" if bare_endpoint else "0",
         }
         self.port = port
+        self.workers = workers
         self.url = f"http://127.0.0.1:{port}"
         self.auth = {"Authorization": f"Bearer {key}"}
         self.process: subprocess.Popen[bytes] | None = None
@@ -126,7 +129,9 @@ class Server:
     def _spawn(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-c", "from app.cli import main; main()"]
         command += ["serve", "--port", str(self.port), "--no-worker"]
-        return subprocess.Popen(command, env=self.env)
+        command += ["--workers", str(self.workers)]
+        # A group of its own: a SIGKILL must take the API processes along with their parent.
+        return subprocess.Popen(command, env=self.env, start_new_session=True)
 
     async def start(self) -> None:
         """Start the process (migrating the database) and wait until it is ready."""
@@ -146,7 +151,7 @@ class Server:
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flushing, whatever is in flight is cut off."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
     def stop(self) -> None:
@@ -182,9 +187,30 @@ class Server:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time a process and its living descendants (API workers) have used."""
+    ticks = 0
+    for stat in _process_tree(pid).values():
+        ticks += int(stat[11]) + int(stat[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _process_tree(pid: int) -> dict[int, list[str]]:
+    """``/proc/PID/stat`` fields (after the command name) of ``pid`` and its descendants."""
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+    tree, todo = {pid: stats[pid]}, [pid]
+    while todo:
+        parent = todo.pop()
+        for child, fields in stats.items():
+            if int(fields[1]) == parent:
+                tree[child] = fields
+                todo.append(child)
+    return tree
 
 
 # --- traffic --------------------------------------------------------------------------------------

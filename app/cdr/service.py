@@ -34,6 +34,7 @@ from app.ids import new_id
 from app.integrations.models import Integration
 from app.integrations.repository import integration_repository
 from app.integrations.service import config_of
+from app.telemetry.instruments import count_cdr_rows
 from app.webhooks.models import WebhookEvent, WebhookEventStatus
 from app.webhooks.providers.asterisk import (
     AsteriskConfig,
@@ -169,7 +170,9 @@ class CdrImporter:
         counted_updates: set[str],
     ) -> None:
         """One batch in one transaction (retried with a SAVEPOINT per call if a merge fails)."""
+        skipped, repeated = report.skipped, report.duplicates
         prepared = self._prepare(integration.config, batch, report)
+        count_cdr_rows(skipped=report.skipped - skipped, duplicate=report.duplicates - repeated)
         if not prepared:
             return
         try:
@@ -183,6 +186,7 @@ class CdrImporter:
             async with database.unit_of_work() as session:
                 result = await self._write_isolated(session, integration, prepared, started)
         stored, duplicates, failed, technical, created, updated = result
+        count_cdr_rows(stored=stored, duplicate=duplicates, failed=failed, technical=technical)
         report.stored += stored
         report.duplicates += duplicates
         report.failed += failed

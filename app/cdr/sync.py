@@ -122,6 +122,10 @@ class FreePbxSync:
                     pages += 1
                     if max_pages is not None and pages >= max_pages:
                         break
+            if pages == 0:
+                # A sync that found nothing new ran all the same: callfunnel_cdr_sync_lag_seconds
+                # reads the cursor's updated_at, and a quiet PBX is not a broken sync.
+                await _save_cursor(database, integration.id, last, 0)
         except SyncError:
             raise
         except Exception as exc:

@@ -2,8 +2,9 @@
 
 A download is written to ``temp_path()`` and moved into place by ``save``, which names it: keys are
 generated here (``YYYY/MM/audio_<id>.<ext>``), never taken from input, and every method refuses a
-key that is not of that shape, so no key can reach outside the storage. The interface leaves room
-for an S3-compatible store: ``temp_path`` stays a local spool file, ``save`` uploads it.
+key that is not of that shape, so no key can reach outside the storage. Both stores spool a
+download to a local file (``Spool``): ``LocalStorage`` renames it into place, ``S3Storage``
+(``app.recordings.s3``) uploads it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from app.config import ConfigurationError
 from app.ids import new_id
 
 EXTENSIONS = frozenset({"mp3", "wav", "ogg", "m4a"})
@@ -55,11 +57,53 @@ class RecordingStorage(Protocol):
     def discard_partials(self) -> int:
         """Delete downloads a crashed worker left half-written; returns how many."""
 
+    async def verify(self) -> None:
+        """Raise ``ConfigurationError`` when the storage, as configured, cannot work at all."""
+
 
 def validate_key(key: str) -> str:
     if not _KEY.fullmatch(key):
         raise ValueError("not a recording storage key")
     return key
+
+
+def new_key(extension: str) -> str:
+    """A fresh key for a file of that extension; the only way keys are made."""
+    if extension not in EXTENSIONS:
+        raise ValueError(f"not a recording file extension: {extension!r}")
+    return f"{datetime.now(UTC):%Y/%m}/{new_id(_KEY_PREFIX)}.{extension}"
+
+
+def check_range(start: int, end_inclusive: int, chunk_size: int) -> None:
+    if start < 0 or end_inclusive < start:
+        raise ValueError(f"not a byte range: {start}-{end_inclusive}")
+    if chunk_size <= 0:
+        raise ValueError("chunk_size must be positive")
+
+
+class Spool:
+    """Local files of downloads in progress, in one folder: ``root/.partial``."""
+
+    def __init__(self, root: Path) -> None:
+        self.directory = root / PARTIAL_DIR
+
+    def temp_path(self) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.directory / f"{secrets.token_hex(16)}.part"
+
+    def check_owns(self, temp: Path) -> None:
+        if temp.parent != self.directory:
+            raise ValueError("only a file from temp_path() can be saved")
+
+    def discard(self) -> int:
+        if not self.directory.is_dir():
+            return 0
+        removed = 0
+        for leftover in self.directory.iterdir():
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
 
 class LocalStorage:
@@ -68,18 +112,14 @@ class LocalStorage:
 
     def __init__(self, root: Path) -> None:
         self._root = root
-        self._partial = root / PARTIAL_DIR
+        self._spool = Spool(root)
 
     def temp_path(self) -> Path:
-        self._partial.mkdir(parents=True, exist_ok=True)
-        return self._partial / f"{secrets.token_hex(16)}.part"
+        return self._spool.temp_path()
 
     async def save(self, temp: Path, *, extension: str) -> str:
-        if extension not in EXTENSIONS:
-            raise ValueError(f"not a recording file extension: {extension!r}")
-        if temp.parent != self._partial:
-            raise ValueError("only a file from temp_path() can be saved")
-        key = f"{datetime.now(UTC):%Y/%m}/{new_id(_KEY_PREFIX)}.{extension}"
+        key = new_key(extension)
+        self._spool.check_owns(temp)
         await asyncio.to_thread(_move_into_place, temp, self._path(key))
         return key
 
@@ -88,10 +128,7 @@ class LocalStorage:
     ) -> AsyncIterator[bytes]:
         # Checked now, not on the first iteration, so a bad request fails before any answer starts.
         path = self._path(key)
-        if start < 0 or end_inclusive < start:
-            raise ValueError(f"not a byte range: {start}-{end_inclusive}")
-        if chunk_size <= 0:
-            raise ValueError("chunk_size must be positive")
+        check_range(start, end_inclusive, chunk_size)
         return _chunks(path, start, end_inclusive - start + 1, chunk_size)
 
     async def size(self, key: str) -> int:
@@ -105,14 +142,15 @@ class LocalStorage:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
     def discard_partials(self) -> int:
-        if not self._partial.is_dir():
-            return 0
-        removed = 0
-        for leftover in self._partial.iterdir():
-            if leftover.is_file():
-                leftover.unlink(missing_ok=True)
-                removed += 1
-        return removed
+        return self._spool.discard()
+
+    async def verify(self) -> None:
+        try:
+            await asyncio.to_thread(self._root.mkdir, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"CALLFUNNEL_RECORDINGS_DIR {self._root} cannot be created: {exc.strerror}"
+            ) from exc
 
     def _path(self, key: str) -> Path:
         return self._root.joinpath(*validate_key(key).split("/"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,15 +16,21 @@ from typing import Protocol
 
 import structlog
 
-from app.config import Settings
+from app.config import RecordingsStorage, Settings
 from app.db import Database, utcnow
 from app.recordings.download import RecordingDownloader, StoredRecording
 from app.recordings.errors import RecordingFetchError
 from app.recordings.http_client import make_http_client
 from app.recordings.models import RecordingStatus
 from app.recordings.repository import RecordingJob, recording_repository
+from app.recordings.s3 import RecordingStorageUnavailable, S3Storage, make_s3_client
 from app.recordings.storage import LocalStorage, RecordingStorage
 from app.settings.service import settings_service
+from app.telemetry.instruments import (
+    RECORDING_DOWNLOAD_FAILURES,
+    RECORDING_DOWNLOADS,
+    DownloadFailure,
+)
 from app.webhooks.providers import get_adapter
 from app.webhooks.providers.base import ProviderConfig
 from app.webhooks.repository import webhook_event_repository
@@ -147,12 +154,28 @@ class RecordingWorker:
         try:
             stored = await self._fetch(job)
         except RecordingFetchError as exc:
-            await self._failed(job, exc.message, retryable=exc.retryable, limit=max_attempts)
+            reason = DownloadFailure.TRANSIENT if exc.retryable else DownloadFailure.REFUSED
+            await self._failed(
+                job, exc.message, retryable=exc.retryable, limit=max_attempts, reason=reason
+            )
+        except RecordingStorageUnavailable as exc:
+            # Our bucket, not the provider's host: the same download works once it answers.
+            await self._failed(
+                job,
+                exc.detail,
+                retryable=True,
+                limit=max_attempts,
+                reason=DownloadFailure.TRANSIENT,
+            )
         except Exception as exc:
             # A bug in one fetch must not stop the others; the job is retried like a 5xx.
             log.exception("recordings.fetch.crashed", recording_id=job.id)
             await self._failed(
-                job, f"internal error: {type(exc).__name__}", retryable=True, limit=max_attempts
+                job,
+                f"internal error: {type(exc).__name__}",
+                retryable=True,
+                limit=max_attempts,
+                reason=DownloadFailure.INTERNAL,
             )
         else:
             await self._stored(job, stored)
@@ -199,13 +222,21 @@ class RecordingWorker:
             await self._storage.delete(stored.storage_key)
             log.warning("recordings.claim.lost", recording_id=job.id)
             return
+        RECORDING_DOWNLOADS.inc()
         log.info("recordings.stored", recording_id=job.id, size_bytes=stored.size_bytes)
 
     async def _failed(
-        self, job: RecordingJob, message: str, *, retryable: bool, limit: int
+        self,
+        job: RecordingJob,
+        message: str,
+        *,
+        retryable: bool,
+        limit: int,
+        reason: DownloadFailure,
     ) -> None:
         now = self._clock()
         final = not retryable or job.attempts >= limit
+        RECORDING_DOWNLOAD_FAILURES.labels(reason.value, "true" if final else "false").inc()
         async with self._database.unit_of_work() as session:
             await recording_repository.finish(
                 session,
@@ -258,7 +289,18 @@ class RecordingWorker:
                 return deleted
 
 
+# One per configuration, kept: an S3 client takes ~80 ms to build and holds the connection pool,
+# and playback asks for the storage on every request.
+@functools.lru_cache(maxsize=8)
 def storage_for(settings: Settings) -> RecordingStorage:
+    if settings.recordings_storage is RecordingsStorage.S3:
+        assert settings.s3_bucket is not None  # Settings refuses s3 without a bucket
+        return S3Storage(
+            make_s3_client(settings),
+            settings.s3_bucket,
+            spool_root=settings.recordings_dir,
+            prefix=settings.s3_prefix,
+        )
     return LocalStorage(settings.recordings_dir)
 
 
@@ -268,6 +310,7 @@ async def recording_worker(
 ) -> AsyncIterator[RecordingWorker]:
     """A worker with its own HTTP client, closed when the block ends."""
     storage = storage_for(settings)
+    await storage.verify()
     async with make_http_client(settings) as client:
         yield RecordingWorker(
             database,

@@ -20,6 +20,7 @@ from app.errors import (
     Unprocessable,
 )
 from app.proxies import client_address
+from app.telemetry.instruments import count_ingested, mark_webhook_delivery
 from app.webhooks.providers import ADAPTERS, get_adapter
 from app.webhooks.providers._common import read_form
 from app.webhooks.providers.base import (
@@ -65,6 +66,7 @@ async def receive_webhook(
 ) -> Response:
     if provider not in ADAPTERS:
         raise NotFound("no such webhook endpoint")
+    mark_webhook_delivery(request.scope, provider)
     database = get_database(request)
     integration = await webhook_service.integration_for(database, provider, integration_id)
     body = await _read_capped(request, settings.max_webhook_body_bytes)
@@ -103,6 +105,10 @@ async def receive_webhook(
     # Webhooks have a pool of their own, so API traffic never makes a PBX wait for a connection.
     async with database.unit_of_work(ingestion=True) as session:
         result = await webhook_service.ingest(session, integration, events, headers=kept)
+    # Counted once committed: an ingestion done again after a lost race counts once.
+    count_ingested(
+        provider, stored=result.stored, duplicates=result.duplicates, failed=result.failed
+    )
     return JSONResponse({"status": "ok", "stored": result.stored, "duplicates": result.duplicates})
 
 

@@ -22,6 +22,8 @@ from app.edge import event_problem
 from app.errors import NotFound, ServiceUnavailable, is_connection_error
 from app.integrations.cache import LiveIntegration, integration_cache, live_of
 from app.integrations.models import Integration
+from app.metrics.evidence import deferred_evidence
+from app.telemetry.instruments import WEBHOOK_EVENTS_REPLAYED
 from app.webhooks.models import WebhookEvent, WebhookEventStatus
 from app.webhooks.providers import get_adapter
 from app.webhooks.providers.base import ProviderAdapter, ProviderConfig, StoredEvent
@@ -124,32 +126,36 @@ class WebhookService:
         # that concurrent batches of the same calls queue instead of deadlocking.
         normalised.sort(key=lambda item: item[1][0].provider_call_id if item[1] else "")
         stored = duplicates = failed = 0
-        for event, call_events, error in normalised:
-            now = utcnow()
-            event_id = await webhook_event_repository.insert_if_new(
-                session,
-                integration_id=integration.id,
-                dedupe_key=event.dedupe_key,
-                path=event.subpath,
-                content_type=event.content_type,
-                headers={**headers, **event.headers},
-                body=event.body,
-                received_at=now,
-                status=_status(call_events, error),
-                error=error,
-                processed_at=None if error else now,
-            )
-            if event_id is None:
-                duplicates += 1
-                continue
-            stored += 1
-            if call_events:
-                error = await self._merge(session, integration, call_events, isolated=isolated)
+        # One recount of the delivery's leads, at its end (app.metrics.evidence).
+        async with deferred_evidence(session):
+            for event, call_events, error in normalised:
+                now = utcnow()
+                event_id = await webhook_event_repository.insert_if_new(
+                    session,
+                    integration_id=integration.id,
+                    dedupe_key=event.dedupe_key,
+                    path=event.subpath,
+                    content_type=event.content_type,
+                    headers={**headers, **event.headers},
+                    body=event.body,
+                    received_at=now,
+                    status=_status(call_events, error),
+                    error=error,
+                    processed_at=None if error else now,
+                )
+                if event_id is None:
+                    duplicates += 1
+                    continue
+                stored += 1
+                if call_events:
+                    error = await self._merge(session, integration, call_events, isolated=isolated)
+                    if error is not None:
+                        await webhook_event_repository.record_failure(
+                            session, event_id, error=error
+                        )
                 if error is not None:
-                    await webhook_event_repository.record_failure(session, event_id, error=error)
-            if error is not None:
-                failed += 1
-                _log_failure(event_id, integration.provider, error)
+                    failed += 1
+                    _log_failure(event_id, integration.provider, error)
         return IngestResult(stored=stored, duplicates=duplicates, failed=failed)
 
     async def replay_request(self, session: AsyncSession, body: ReplayRequest) -> ReplayResponse:
@@ -215,6 +221,7 @@ class WebhookService:
                 processed_at=None if error else utcnow(),
             )
             counts[status] += 1
+            WEBHOOK_EVENTS_REPLAYED.labels(integration.provider, status.value).inc()
         return ReplayResult(
             replayed=len(rows),
             processed=counts[WebhookEventStatus.PROCESSED],

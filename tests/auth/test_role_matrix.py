@@ -19,6 +19,7 @@ from fastapi import FastAPI, routing
 from httpx import AsyncClient
 
 from app.auth.roles import Role
+from app.dashboard.routing import PageRoute
 from app.db import Database
 from tests.factories import bearer, create_employee, make_key
 
@@ -129,6 +130,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/webhooks/{provider}/{integration_id}/{subpath:path}"): public(404),
     ("GET", "/webhooks/{provider}/{integration_id}"): public(404),
     ("GET", "/webhooks/{provider}/{integration_id}/{subpath:path}"): public(404),
+    # Prometheus: the metrics token (tests/telemetry) or an admin key.
+    ("GET", "/metrics"): admin_only(200),
     # Health and the API documentation.
     ("GET", "/healthz"): public(200),
     ("GET", "/readyz"): public(200),
@@ -144,9 +147,14 @@ EXPECTED: dict[tuple[str, str], Expect] = {
 
 
 def app_routes(app: FastAPI) -> dict[tuple[str, str], Any]:
-    """(method, path template) → route, of every route the app serves, included routers too."""
+    """(method, path template) → route, of every route the app serves, included routers too.
+
+    The dashboard's pages sign in with a session, not a key: tests/dashboard/test_core_routes.py
+    walks them."""
     found: dict[tuple[str, str], Any] = {}
     for context in routing.iter_route_contexts(app.routes):
+        if isinstance(context.original_route, PageRoute):
+            continue
         path = context.path
         for method in context.methods or ():
             if path is not None:

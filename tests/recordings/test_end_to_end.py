@@ -1,8 +1,9 @@
 """A recording's whole way: webhook → pending → the real worker and client → stored → played.
 
-A small HTTP server on 127.0.0.1 stands in for the PBX's file host (private addresses are allowed
-by this test's settings only); the webhook goes through the real endpoint, the download through
-the real worker, downloader and guarded HTTP client.
+Once with the local folder, once with an S3 bucket (moto, on loopback) that the worker uploads to
+and the API plays from. A small HTTP server on 127.0.0.1 stands in for the PBX's file host
+(private addresses are allowed by this test's settings only); the webhook goes through the real
+endpoint, the download through the real worker, downloader and guarded HTTP client.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.db import Database, utcnow
 from app.recordings.worker import recording_worker
 from app.webhooks.providers.generic import sign_body
 from tests.factories import create_integration, settings_for
+from tests.recordings.conftest import storage_overrides
 from tests.recordings.fake_pbx import wav_bytes
 
 SECRET = "generic-end-to-end-secret"
@@ -64,10 +66,15 @@ def pbx() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+@pytest.fixture(params=["local", "s3"])
+def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Settings:
     # Only this test's PBX lives on a private address (loopback).
-    return settings_for(database_url, tmp_path, recordings_allow_private_hosts=True)
+    return settings_for(
+        database_url,
+        tmp_path,
+        recordings_allow_private_hosts=True,
+        **storage_overrides(request, request.param),
+    )
 
 
 async def test_webhook_to_playback_through_the_real_worker(
@@ -127,3 +134,5 @@ async def test_webhook_to_playback_through_the_real_worker(
         assert await worker.run_once() == 0
     assert (await client.get(url, headers=admin)).content == AUDIO
     assert FilePbx.hits == 2
+    on_disk = [path for path in settings.recordings_dir.rglob("*") if path.is_file()]
+    assert len(on_disk) == (0 if settings.recordings_storage == "s3" else 1)

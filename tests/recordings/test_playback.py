@@ -1,8 +1,10 @@
-"""GET /calls/{id}/recording: the stored audio with byte ranges, under the call's visibility."""
+"""GET /calls/{id}/recording: the stored audio with byte ranges, under the call's visibility;
+from the local folder and from an S3 bucket alike."""
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from httpx import AsyncClient
@@ -12,18 +14,24 @@ from app.auth.roles import Role
 from app.config import Settings
 from app.db import Database
 from app.recordings.models import Recording
-from app.recordings.storage import LocalStorage
-from tests.factories import bearer, make_key
+from app.recordings.worker import storage_for
+from tests.factories import bearer, make_key, settings_for
+from tests.recordings.conftest import storage_overrides
 from tests.recordings.support import make_employee, make_recording
 
 AUDIO = bytes(range(256)) * 40  # 10,240 bytes
+
+
+@pytest.fixture(params=["local", "s3"])
+def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Settings:
+    return settings_for(database_url, tmp_path, **storage_overrides(request, request.param))
 
 
 async def stored_call(
     database: Database, settings: Settings, employee_id: str | None = None
 ) -> str:
     call_id, recording_id = await make_recording(database, employee_id=employee_id)
-    storage = LocalStorage(settings.recordings_dir)
+    storage = storage_for(settings)
     temp = storage.temp_path()
     temp.write_bytes(AUDIO)
     key = await storage.save(temp, extension="mp3")

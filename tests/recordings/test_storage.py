@@ -1,14 +1,21 @@
-"""Local recording storage: generated keys only, atomic placement, byte ranges, crash leftovers."""
+"""Recording storage, the local folder and an S3 bucket alike: generated keys only, placement,
+byte ranges, crash leftovers. Every test runs against both stores, built from settings as the
+service builds them; the few that look behind the interface say which store they are about."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from app.recordings.storage import LocalStorage
+from app.config import ConfigurationError
+from app.recordings.storage import LocalStorage, RecordingStorage
+from app.recordings.worker import storage_for
+from tests.factories import settings_for
+from tests.recordings.conftest import storage_overrides
 
 DATA = bytes(range(10))  # b"\x00\x01…\x09": a byte's value is its offset
 
@@ -18,24 +25,27 @@ def root(tmp_path: Path) -> Path:
     return tmp_path / "recordings"
 
 
-@pytest.fixture
-def storage(root: Path) -> LocalStorage:
-    return LocalStorage(root)
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> RecordingStorage:
+    settings = settings_for(
+        "sqlite+aiosqlite:///:memory:", tmp_path, **storage_overrides(request, request.param)
+    )
+    return storage_for(settings)
 
 
-async def save(storage: LocalStorage, data: bytes = DATA, extension: str = "mp3") -> str:
+async def save(storage: RecordingStorage, data: bytes = DATA, extension: str = "mp3") -> str:
     temp = storage.temp_path()
     temp.write_bytes(data)
     return await storage.save(temp, extension=extension)
 
 
 async def read(
-    storage: LocalStorage, key: str, start: int, end: int, chunk: int = 4
+    storage: RecordingStorage, key: str, start: int, end: int, chunk: int = 4
 ) -> list[bytes]:
     return [part async for part in storage.read_range(key, start, end, chunk)]
 
 
-def test_temp_paths_are_fresh_and_beside_the_store(storage: LocalStorage, root: Path) -> None:
+def test_temp_paths_are_fresh_and_beside_the_store(storage: RecordingStorage, root: Path) -> None:
     first, second = storage.temp_path(), storage.temp_path()
 
     assert first != second
@@ -44,7 +54,7 @@ def test_temp_paths_are_fresh_and_beside_the_store(storage: LocalStorage, root: 
     assert not first.exists()
 
 
-async def test_save_moves_the_file_under_a_generated_key(storage: LocalStorage, root: Path) -> None:
+async def test_save_moves_the_file_under_a_generated_key(storage: RecordingStorage) -> None:
     temp = storage.temp_path()
     temp.write_bytes(DATA)
 
@@ -52,20 +62,20 @@ async def test_save_moves_the_file_under_a_generated_key(storage: LocalStorage, 
 
     now = datetime.now(UTC)
     assert re.fullmatch(rf"{now:%Y}/{now:%m}/audio_[0-9a-z]{{26}}\.wav", key)
-    assert (root / key).read_bytes() == DATA
+    assert await read(storage, key, 0, 9, chunk=100) == [DATA]
     assert not temp.exists()
     assert await storage.exists(key)
     assert await storage.size(key) == len(DATA)
 
 
-async def test_every_save_gets_its_own_key(storage: LocalStorage) -> None:
+async def test_every_save_gets_its_own_key(storage: RecordingStorage) -> None:
     keys = {await save(storage) for _ in range(5)}
 
     assert len(keys) == 5
 
 
 @pytest.mark.parametrize("extension", ["exe", "MP3", "", "mp3/../x", "html", ".mp3"])
-async def test_only_audio_extensions_are_saved(storage: LocalStorage, extension: str) -> None:
+async def test_only_audio_extensions_are_saved(storage: RecordingStorage, extension: str) -> None:
     temp = storage.temp_path()
     temp.write_bytes(DATA)
 
@@ -74,7 +84,9 @@ async def test_only_audio_extensions_are_saved(storage: LocalStorage, extension:
     assert temp.exists()  # the caller's to remove
 
 
-async def test_a_file_from_elsewhere_is_not_saved(storage: LocalStorage, tmp_path: Path) -> None:
+async def test_a_file_from_elsewhere_is_not_saved(
+    storage: RecordingStorage, tmp_path: Path
+) -> None:
     elsewhere = tmp_path / "secret.txt"
     elsewhere.write_bytes(DATA)
 
@@ -105,7 +117,7 @@ VALID = "2026/11/audio_01jd3k4m5n6p7q8r9s0t1v2w3x.mp3"
         "",
     ],
 )
-async def test_a_key_not_made_by_save_is_refused(storage: LocalStorage, key: str) -> None:
+async def test_a_key_not_made_by_save_is_refused(storage: RecordingStorage, key: str) -> None:
     with pytest.raises(ValueError, match="key"):
         await storage.size(key)
     with pytest.raises(ValueError, match="key"):
@@ -129,7 +141,7 @@ async def test_a_key_not_made_by_save_is_refused(storage: LocalStorage, key: str
     ],
 )
 async def test_read_range_boundaries(
-    storage: LocalStorage, start: int, end: int, chunks: list[bytes]
+    storage: RecordingStorage, start: int, end: int, chunks: list[bytes]
 ) -> None:
     key = await save(storage)
 
@@ -138,7 +150,7 @@ async def test_read_range_boundaries(
 
 @pytest.mark.parametrize(("start", "end", "chunk"), [(5, 4, 4), (-1, 3, 4), (0, 3, 0)])
 async def test_read_range_refuses_a_bad_request_at_once(
-    storage: LocalStorage, start: int, end: int, chunk: int
+    storage: RecordingStorage, start: int, end: int, chunk: int
 ) -> None:
     key = await save(storage)
 
@@ -146,7 +158,7 @@ async def test_read_range_refuses_a_bad_request_at_once(
         storage.read_range(key, start, end, chunk)
 
 
-async def test_a_missing_file(storage: LocalStorage) -> None:
+async def test_a_missing_file(storage: RecordingStorage) -> None:
     assert not await storage.exists(VALID)
     with pytest.raises(FileNotFoundError):
         await storage.size(VALID)
@@ -155,16 +167,27 @@ async def test_a_missing_file(storage: LocalStorage) -> None:
     await storage.delete(VALID)  # already gone is fine
 
 
-async def test_delete_removes_the_file(storage: LocalStorage, root: Path) -> None:
+async def test_delete_removes_the_file(storage: RecordingStorage) -> None:
     key = await save(storage)
 
     await storage.delete(key)
 
     assert not await storage.exists(key)
+    with pytest.raises(FileNotFoundError):
+        await storage.size(key)
+    await storage.delete(key)  # twice is fine
+
+
+async def test_local_files_live_under_the_root(root: Path) -> None:
+    storage = LocalStorage(root)
+    key = await save(storage)
+
+    assert (root / key).read_bytes() == DATA
+    await storage.delete(key)
     assert not (root / key).exists()
 
 
-async def test_discard_partials_removes_only_leftovers(storage: LocalStorage) -> None:
+async def test_discard_partials_removes_only_leftovers(storage: RecordingStorage) -> None:
     assert storage.discard_partials() == 0  # nothing was ever written
     key = await save(storage)
     for _ in range(3):
@@ -174,3 +197,17 @@ async def test_discard_partials_removes_only_leftovers(storage: LocalStorage) ->
 
     assert storage.discard_partials() == 0
     assert await storage.exists(key)
+
+
+async def test_a_folder_that_cannot_be_made_stops_the_start_up(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_bytes(b"")
+    storage = LocalStorage(tmp_path / "a-file" / "recordings")
+
+    with pytest.raises(ConfigurationError, match=r"CALLFUNNEL_RECORDINGS_DIR .* cannot be created"):
+        await storage.verify()
+
+
+async def test_verify_makes_the_folder(root: Path) -> None:
+    await LocalStorage(root).verify()
+
+    assert await asyncio.to_thread(root.is_dir)
