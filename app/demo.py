@@ -4,14 +4,20 @@ Employees, scripts and integrations through the API; the cold base as a CSV impo
 the signed webhook requests its PBX would send (Mango for two managers, Zadarma and the generic
 bridge for the others); tags, applications, contracts and refusals through the API. Everything
 goes through the application's own endpoints (in-process), so the demo exercises the real paths.
-Deterministic for a given seed.
+Deterministic for a given seed. The recordings those calls announce are then downloaded by the
+real recording worker and downloader into the real storage; only the PBX at the other end is the
+demo's own (``store_recordings``), so no request leaves the machine.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 import io
+import math
 import random
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,8 +27,13 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from app.calls.events import CallStatus, Direction
+from app.config import Settings
+from app.db import Database
 from app.quality.defaults import DEFAULT_CHECKLIST_ID as DEFAULT_CHECKLIST
+from app.recordings.download import RecordingDownloader
+from app.recordings.worker import RecordingWorker, storage_for
 from app.webhooks.providers import get_adapter
+from app.webhooks.providers.generic import DEMO_RECORDING_BASE
 from app.webhooks.providers.simulation import CallSpec
 from app.webhooks.traffic import EXAMPLE_CONFIGS, simulator
 
@@ -38,6 +49,9 @@ LOST_REASONS = ("price", "chose a competitor", "no budget this year", "project p
 REFUSAL_REASONS = ("has a supplier", "not interested", "no need", "wrong profile")
 
 Progress = Callable[[str, int, int], None]
+# The generic bridge names its recordings' host in the integration (Mango's and Zadarma's hosts
+# are their APIs'); the demo's is where its signing helpers say the bridge keeps them.
+_RECORDING_CONFIGS = {"generic": {"recording_hosts": [httpx.URL(DEMO_RECORDING_BASE).host]}}
 
 
 @dataclass
@@ -66,8 +80,17 @@ class DemoSummary:
     missed_calls: int = 0
     callbacks: int = 0
     evaluations: int = 0  # calls a sales head scored against the default checklist
+    recordings: int = 0  # recordings downloaded from the demo's PBX (``store_recordings``)
     first_day: str = ""  # the first Monday of the history (a local date)
     end_day: str = ""  # the Monday after it: the exclusive end of the history
+
+
+def history_span(today: datetime, weeks: int) -> tuple[date, date]:
+    """The first Monday of ``weeks`` whole weeks before ``today``'s, and that Monday, in Moscow
+    (late on a Sunday in UTC it is Monday there already)."""
+    local_today = today.astimezone(ZONE).date()
+    monday = local_today - timedelta(days=local_today.weekday())
+    return monday - timedelta(weeks=weeks), monday
 
 
 class DemoBuilder:
@@ -137,7 +160,7 @@ class DemoBuilder:
     async def _integrations(self) -> dict[str, dict[str, Any]]:
         found = {}
         for provider in {manager[3] for manager in MANAGERS}:
-            config = dict(EXAMPLE_CONFIGS[provider])
+            config = {**EXAMPLE_CONFIGS[provider], **_RECORDING_CONFIGS.get(provider, {})}
             created = await self._post(
                 "/api/v1/integrations",
                 {"provider": provider, "name": f"Demo {provider}", "config": config},
@@ -187,8 +210,7 @@ class DemoBuilder:
         untouched = list(leads)
         self.rng.shuffle(untouched)
         follow_ups: list[_Lead] = []
-        monday = self.today.astimezone(ZONE).date() - timedelta(days=self.today.weekday())
-        first_day = monday - timedelta(weeks=self.weeks)
+        first_day, monday = history_span(self.today, self.weeks)
         days = [first_day + timedelta(days=n) for n in range(self.weeks * 7)]
         workdays = [day for day in days if day.weekday() < 5]
         self.summary.first_day, self.summary.end_day = str(first_day), str(monday)
@@ -567,3 +589,80 @@ class _Scorer:
             else:
                 answers[key] = "yes" if roll < min(chance, 0.99) else "no"
         return answers
+
+
+# The demo's recordings: telephone audio (8 kHz, 8-bit mono WAV), a few seconds of two voices
+# taking turns, so a player has something to play and seek in while the folder stays small.
+AUDIO_RATE = 8000
+_VOICES = (190, 125)  # the manager's pitch and the client's, in Hz
+_SILENCE = b"\x80" * AUDIO_RATE  # unsigned 8-bit: 128 is the zero line
+
+
+@functools.cache
+def _voice_second(pitch: int, syllables: int) -> bytes:
+    """One second of a voice-like sound: a pitch with two overtones, spoken in syllables."""
+    samples = bytearray(AUDIO_RATE)
+    for n in range(AUDIO_RATE):
+        t = n / AUDIO_RATE
+        envelope = max(0.0, math.sin(math.pi * syllables * t))
+        tone = sum(math.sin(2 * math.pi * pitch * k * t) / k for k in (1, 2, 3)) / 1.84
+        samples[n] = 128 + round(90 * envelope * tone)
+    return bytes(samples)
+
+
+def demo_audio(seed: bytes) -> bytes:
+    """A WAV file of 3 to 9 whole seconds, the same for the same seed."""
+    rng = random.Random(seed)
+    seconds = rng.randint(3, 9)
+    frames = b"".join(
+        _SILENCE if rng.random() < 0.15 else _voice_second(_VOICES[n % 2], rng.choice((3, 5, 7)))
+        for n in range(seconds)
+    )
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(1)
+        file.setframerate(AUDIO_RATE)
+        file.writeframes(frames)
+    return buffer.getvalue()
+
+
+def _demo_pbx(request: httpx.Request) -> httpx.Response:
+    """Every provider's recording request, answered with the file itself (one per request)."""
+    seed = hashlib.sha256(str(request.url).encode() + request.content).digest()
+    # A stream, as off the network: a response built from ``content`` counts as read already.
+    audio = httpx.ByteStream(demo_audio(seed))
+    return httpx.Response(200, headers={"content-type": "audio/wav"}, stream=audio)
+
+
+async def _this_machine(_host: str, _port: int) -> list[str]:
+    return ["127.0.0.1"]
+
+
+async def store_recordings(database: Database, settings: Settings) -> int:
+    """Download every recording the demo's calls announced; returns how many were claimed.
+
+    The recording worker and downloader of production do the work (claim, provider request,
+    audio checks, hashing, ``storage_for(settings)``, the stored row); only their HTTP client is
+    wired to ``_demo_pbx`` instead of the network, and the PBX's hosts resolve to this machine.
+    """
+    storage = storage_for(settings)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(_demo_pbx)) as client:
+        worker = RecordingWorker(
+            database,
+            storage,
+            RecordingDownloader(
+                client,
+                storage,
+                max_bytes=settings.recordings_max_bytes,
+                allow_private_hosts=True,
+                resolver=_this_machine,
+            ),
+            batch_size=settings.recordings_worker_batch,
+            lease=timedelta(seconds=settings.recordings_claim_seconds),
+            poll_interval=settings.recordings_poll_seconds,
+        )
+        claimed = 0
+        while batch := await worker.run_once():
+            claimed += batch
+        return claimed

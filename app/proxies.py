@@ -49,3 +49,15 @@ def client_address(
         if not _trusted(current, proxies):
             return str(current)
     return str(current)
+
+
+def request_scheme(
+    scheme: str, peer: str | None, forwarded_proto: str | None, proxies: Sequence[Network]
+) -> str:
+    """``http`` or ``https`` as the client used it: ``X-Forwarded-Proto`` only from a trusted proxy
+    (the nearest one's word: the right-most entry), the connection's own scheme otherwise."""
+    current = _parse(peer) if peer is not None else None
+    if current is None or not forwarded_proto or not _trusted(current, proxies):
+        return scheme
+    nearest = forwarded_proto.split(",")[-1].strip().lower()
+    return nearest if nearest in {"http", "https"} else scheme

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
+import pytest
 from httpx import ASGITransport, AsyncClient
+from typer.testing import CliRunner
 
-from app.demo import DemoBuilder
+from app.cli import cli
+from app.config import Settings, get_settings
+from app.db import Database
+from app.demo import AUDIO_RATE, DemoBuilder, history_span, store_recordings
 
 
-async def test_small_demo_gives_a_real_funnel(app: object, admin: dict[str, str]) -> None:
+def test_the_history_ends_on_moscows_monday() -> None:
+    # Sunday 22:00 UTC is Monday 01:00 in Moscow: the history is the two weeks before that Monday.
+    sunday_night = datetime(2026, 12, 6, 22, tzinfo=UTC)
+    assert history_span(sunday_night, 2) == (date(2026, 11, 23), date(2026, 12, 7))
+    monday_noon = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    assert history_span(monday_noon, 2) == (date(2026, 11, 9), date(2026, 11, 23))
+
+
+async def test_small_demo_gives_a_real_funnel(
+    app: object, admin: dict[str, str], database: Database, settings: Settings
+) -> None:
     today = datetime(2026, 11, 23, 9, tzinfo=UTC)
     steps: list[tuple[str, int, int]] = []
     transport = ASGITransport(app=app)  # type: ignore[arg-type]
@@ -92,3 +108,52 @@ async def test_small_demo_gives_a_real_funnel(app: object, admin: dict[str, str]
         assert any(
             c["passed"]["calls"] and c["failed"]["calls"] for c in quality["outcomes"]["criteria"]
         )
+
+        # The answered dials' recordings come from the demo's own PBX, through the real worker
+        # and downloader, into the real storage: every one is stored and plays with ranges.
+        announced = [call for call in calls if call["recording"]]
+        assert {call["recording"]["status"] for call in announced} == {"pending"}
+        assert await store_recordings(database, settings) == len(announced)
+        assert await store_recordings(database, settings) == 0
+        stored = [
+            (await http.get(f"/api/v1/calls/{call['id']}")).json()["recording"]
+            for call in announced
+        ]
+        assert {recording["status"] for recording in stored} == {"stored"}
+        assert {recording["content_type"] for recording in stored} == {"audio/wav"}
+        # 8-bit mono: a byte a sample after the 44-byte header, so the size proves the duration.
+        for recording in stored:
+            assert recording["size_bytes"] == 44 + recording["duration_seconds"] * AUDIO_RATE
+            assert 3 <= recording["duration_seconds"] <= 9
+        played = await http.get(stored[0]["url"], headers={"Range": "bytes=0-11"})
+        assert played.status_code == 206
+        assert played.headers["content-type"] == "audio/wav"
+        assert played.headers["content-range"] == f"bytes 0-11/{stored[0]['size_bytes']}"
+        assert played.content[:4] == b"RIFF"
+        assert played.content[8:12] == b"WAVE"
+        # Under the normal storage's keys, in the test's own recordings folder.
+        assert len(list(settings.recordings_dir.rglob("audio_*.wav"))) == len(announced)
+
+
+def test_the_demo_command_prints_where_to_sign_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    # A previous demo's recordings go with its database.
+    (tmp_path / "demo-recordings" / "2026" / "11").mkdir(parents=True)
+    (tmp_path / "demo-recordings" / "2026" / "11" / "old.wav").write_bytes(b"RIFF")
+    try:
+        result = CliRunner().invoke(
+            cli, ["demo", "--no-data", "--no-serve", "--port", "8123"], catch_exceptions=False
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[1] == (
+        "dashboard: http://127.0.0.1:8123/login  (sign in with the admin API key below)"
+    )
+    assert lines[2].startswith("admin API key: cf_")
+    assert (tmp_path / "demo.db").is_file()
+    assert not (tmp_path / "demo-recordings").exists()

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
 from app.auth.service import Principal, api_key_service
@@ -34,12 +35,25 @@ async def current_principal(
     """
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated("an API key is required: send 'Authorization: Bearer <key>'")
-    database = get_database(request)
-    async with database.unit_of_work(read_only=True) as session:
-        principal = await api_key_service.authenticate(session, credentials.credentials)
+    key = credentials.credentials
+    principal = await look_up_principal(
+        request, lambda session: api_key_service.authenticate(session, key)
+    )
     if principal is None:
         raise NotAuthenticated("the API key is unknown or revoked")
-    if api_key_service.needs_touch(principal):
+    return principal
+
+
+async def look_up_principal(
+    request: Request, find: Callable[[AsyncSession], Awaitable[Principal | None]]
+) -> Principal | None:
+    """``find`` in a read-only unit of work of its own, then the last-used stamp in another: both
+    give their connection back before the route opens its session (see ``current_principal``).
+    The dashboard's sessions find their principal here too, by the key's id."""
+    database = get_database(request)
+    async with database.unit_of_work(read_only=True) as session:
+        principal = await find(session)
+    if principal is not None and api_key_service.needs_touch(principal):
         async with database.unit_of_work() as write_session:
             await api_key_service.record_use(write_session, principal)
     return principal
@@ -48,10 +62,15 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+def require_role(
+    *roles: Role, of: Callable[..., Awaitable[Principal]] = current_principal
+) -> Callable[[Principal], Awaitable[Principal]]:
+    """``of`` finds the caller: the API key by default, the dashboard's session for its pages."""
     allowed = frozenset(roles)
 
-    async def check(principal: CurrentPrincipal) -> Principal:
+    # A default, not an annotation: ``Annotated[..., Depends(of)]`` would be read as a string,
+    # where the closure's ``of`` is out of reach.
+    async def check(principal: Principal = Depends(of)) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(role.value for role in allowed))
             raise Forbidden(f"this action needs one of the roles: {names}")

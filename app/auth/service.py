@@ -51,6 +51,17 @@ def generate_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
+def _principal(row: ApiKey | None) -> Principal | None:
+    if row is None or row.revoked_at is not None:
+        return None
+    return Principal(
+        key_id=row.id,
+        role=Role(row.role),
+        employee_id=row.employee_id,
+        last_used_at=row.last_used_at,
+    )
+
+
 class ApiKeyService:
     async def create(
         self,
@@ -93,15 +104,12 @@ class ApiKeyService:
         return row, secret
 
     async def authenticate(self, session: AsyncSession, key: str) -> Principal | None:
-        row = await api_key_repository.get_by_hash(session, hash_key(key))
-        if row is None or row.revoked_at is not None:
-            return None
-        return Principal(
-            key_id=row.id,
-            role=Role(row.role),
-            employee_id=row.employee_id,
-            last_used_at=row.last_used_at,
-        )
+        return _principal(await api_key_repository.get_by_hash(session, hash_key(key)))
+
+    async def principal_of(self, session: AsyncSession, key_id: str) -> Principal | None:
+        """The principal of a key already authenticated once (a dashboard session names its key
+        by id); None once the key is revoked, so revoking a key ends its sessions too."""
+        return _principal(await api_key_repository.get(session, key_id))
 
     def needs_touch(self, principal: Principal) -> bool:
         last = principal.last_used_at

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from app.reports import charts
 from app.reports.i18n import DASH, Formatter, Lang, weekday_name
-from app.reports.schemas import FunnelStep, MoneyChange, RatioChange, WeeklyReport
+from app.reports.schemas import CallTimes, FunnelStep, MoneyChange, RatioChange, WeeklyReport
 from app.reports.tables import SECTIONS, TREND_PROFIT, Column, Kind, Section, Table
 from app.reports.weekly import MANAGERS_SORTED_BY
 
@@ -335,8 +335,8 @@ def _trend_charts(report: WeeklyReport, fmt: Formatter) -> Sequence[tuple[str, M
     return [(fmt.label("leads_by_cohort"), volume), (profit_figure, profit)]
 
 
-def _heat_map(report: WeeklyReport, fmt: Formatter) -> Markup:
-    times = report.call_times
+def call_times_chart(times: CallTimes, fmt: Formatter) -> Markup:
+    """Answer rates by weekday and hour as a heat map (the dashboard's calls page shows it too)."""
     return charts.heat_map(
         times.hours,
         [
@@ -381,7 +381,7 @@ def _trend_intro(report: WeeklyReport, fmt: Formatter) -> Markup:
 
 
 def _call_times_intro(report: WeeklyReport, fmt: Formatter) -> Markup:
-    return _wrapped("narrow", _heat_map(report, fmt))
+    return _wrapped("narrow", call_times_chart(report.call_times, fmt))
 
 
 _LAYOUTS: dict[str, Layout] = {

@@ -9,7 +9,7 @@ from app.auth.roles import Role
 from app.auth.service import Principal
 from app.config import SettingsDep
 from app.db import SessionDep, utcnow
-from app.reports.formats import RENDERINGS, ReportFormat, file_name
+from app.reports.formats import RENDERINGS, FileFormat, ReportFormat, file_name
 from app.reports.i18n import Lang
 from app.reports.schemas import WeeklyReport
 from app.reports.service import report_service
@@ -54,6 +54,11 @@ async def weekly(
     )
     if format_ == "json":
         return report
+    return file_response(report, format_, lang)
+
+
+def file_response(report: WeeklyReport, format_: FileFormat, lang: Lang) -> Response:
+    """The report as a file (the API's and the dashboard's downloads)."""
     rendering = RENDERINGS[format_]
     return Response(
         rendering.render(report, lang),

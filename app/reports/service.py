@@ -13,16 +13,24 @@ from app.errors import NotFound
 from app.leads.repository import lead_repository
 from app.metrics.funnel import GroupBy, Mode
 from app.metrics.schemas import CallStatsResponse
-from app.metrics.service import CallGrouping, FunnelAnswer, FunnelParams, metrics_service
+from app.metrics.service import (
+    CallGrouping,
+    FunnelAnswer,
+    FunnelParams,
+    FunnelSource,
+    metrics_service,
+)
 from app.quality import views as quality_views
 from app.quality.service import script_quality_service
 from app.reports.schemas import WeeklyReport
 from app.reports.weekly import COHORT_WEEKS, WeeklyInputs, weekly_report
 from app.reports.weeks import IsoWeek, week_param
 from app.settings.service import settings_service
+from app.telemetry.instruments import REPORT_SECONDS, observe_seconds
 
 
 class ReportService:
+    @observe_seconds(REPORT_SECONDS.labels(report="weekly"))
     async def weekly(
         self,
         session: AsyncSession,
@@ -32,8 +40,10 @@ class ReportService:
         principal: Principal,
         default_timezone: str,
         now: datetime,
+        source: FunnelSource = "kept",
     ) -> WeeklyReport:
-        """The report of ``week`` (default: the last complete one) with evidence by ``as_of``."""
+        """The report of ``week`` (default: the last complete one) with evidence by ``as_of``;
+        ``source`` as in ``MetricsService.funnel_results``."""
         settings = await settings_service.economics(session, default_timezone=default_timezone)
         assert settings.timezone is not None
         zone = ZoneInfo(settings.timezone)
@@ -54,7 +64,7 @@ class ReportService:
 
         async def funnels(*params: FunnelParams) -> list[FunnelAnswer]:
             return await metrics_service.funnel_results(
-                session, params, principal, settings, now=now
+                session, params, principal, settings, now=now, source=source
             )
 
         async def call_stats(group_by: CallGrouping) -> CallStatsResponse:

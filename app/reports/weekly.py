@@ -92,7 +92,7 @@ def weekly_report(inputs: WeeklyInputs) -> WeeklyReport:
             calls=_manager_calls(inputs.calls_by_employee.total),
         ),
         cohorts=_cohorts(inputs.cohorts.groups or (), inputs.zone, period.as_of),
-        call_times=_call_times(inputs.calls_by_weekday_hour.groups or []),
+        call_times=call_times(inputs.calls_by_weekday_hour.groups or []),
         losses=_losses(inputs.refusals, inputs.lost_applications),
     )
 
@@ -157,8 +157,11 @@ def _ratio_change(value: float | None, previous: float | None) -> RatioChange:
     return RatioChange(value=value, previous=previous, change=change)
 
 
-def _change(row: Figure[Any], current: FunnelFigures, previous: FunnelFigures) -> object:
-    """This week's figure against last week's: money as money, a ratio in its own unit."""
+def figure_change(
+    row: Figure[Any], current: FunnelFigures, previous: FunnelFigures
+) -> MoneyChange | RatioChange:
+    """This week's figure against last week's: money as money, a ratio in its own unit (the
+    dashboard's money tiles compare any two periods with it)."""
     now, before = current.figure(row.key), previous.figure(row.key)
     if row.kind == "money":
         return _money_change(_decimal(now), _decimal(before))
@@ -183,7 +186,7 @@ def _decimal(value: object) -> Decimal | None:
 
 def _money(current: FunnelFigures, previous: FunnelFigures) -> WeekMoney:
     return WeekMoney.model_validate(
-        {row.key: _change(row, current, previous) for row in WEEK_MONEY_FIGURES}
+        {row.key: figure_change(row, current, previous) for row in WEEK_MONEY_FIGURES}
     )
 
 
@@ -292,7 +295,7 @@ def _cohorts(groups: Sequence[GroupFigures], zone: ZoneInfo, as_of: datetime) ->
 # --------------------------------------------------------------------------- call times
 
 
-def _call_times(groups: Sequence[CallStats]) -> CallTimes:
+def call_times(groups: Sequence[CallStats]) -> CallTimes:
     """Call statistics by ``weekday_hour`` ("1-09") pivoted into weekday rows of hour cells."""
     cells = pd.DataFrame(
         [

@@ -1,0 +1,98 @@
+"""Words of the frame (menu, sign-in, errors) and of the Overview, Managers and Leads pages."""
+
+from __future__ import annotations
+
+WORDS: dict[str, tuple[str, str]] = {
+    # the frame
+    "app_name": ("Dashboard", "Панель"),
+    "skip_to_content": ("Skip to content", "Перейти к содержимому"),
+    "nav_label": ("Main menu", "Главное меню"),
+    "nav_overview": ("Overview", "Обзор"),
+    "nav_managers": ("Managers", "Менеджеры"),
+    "nav_calls": ("Calls", "Звонки"),
+    "nav_callbacks": ("Callbacks", "Перезвоны"),
+    "nav_quality": ("Script quality", "Качество скриптов"),
+    "nav_leads": ("Leads", "Лиды"),
+    "nav_reports": ("Reports", "Отчёты"),
+    "nav_settings": ("Settings", "Настройки"),
+    "language": ("Language", "Язык"),
+    "role_admin": ("Administrator", "Администратор"),
+    "role_head": ("Head of sales", "Руководитель продаж"),
+    "role_manager": ("Manager", "Менеджер"),
+    "sign_in": ("Sign in", "Войти"),
+    "sign_out": ("Sign out", "Выйти"),
+    "api_key": ("API key", "API-ключ"),
+    "api_key_help": (
+        "Paste the key you were given (it starts with cf_).",
+        "Вставьте выданный вам ключ (начинается с cf_).",
+    ),
+    "sign_in_failed": (
+        "This key is unknown or revoked.",
+        "Ключ не найден или отозван.",
+    ),
+    "sign_in_too_many": (
+        "Too many failed attempts: try again in {seconds} s.",
+        "Слишком много неудачных попыток: повторите через {seconds} с.",
+    ),
+    "error": ("Error", "Ошибка"),
+    "back_to_overview": ("Back to the overview", "Вернуться к обзору"),
+    # overview
+    "period": ("Period", "Период"),
+    "period_this_week": ("This week", "Эта неделя"),
+    "period_last_week": ("Last week", "Прошлая неделя"),
+    "period_this_month": ("This month", "Этот месяц"),
+    "period_custom": ("Custom", "Свой период"),
+    "custom_from": ("From (custom)", "С (свой период)"),
+    "custom_until": ("Until, inclusive", "По (включительно)"),
+    "mode": ("Leads counted", "Каких лидов считать"),
+    "mode_cohort": ("Cohort: first dialled in the period", "Когорта: первый звонок в периоде"),
+    "mode_activity": ("Activity: what happened in the period", "Активность: что было в периоде"),
+    "show": ("Show", "Показать"),
+    "compared_with": ("compared with", "в сравнении с"),
+    "same_in_api": ("The same figures in the API", "Те же цифры в API"),
+    "funnel_caption": (
+        "Leads at each stage; the thin bar is the previous period.",
+        "Лиды на каждом этапе; тонкая полоса — предыдущий период.",
+    ),
+    "interval95": ("95 % interval", "95 % интервал"),
+    "this_period": ("This period", "Этот период"),
+    "previous_period": ("Previous period", "Предыдущий период"),
+    "vs_previous_period": ("vs previous", "к предыдущему"),
+    "expected_cohort_only": (
+        "Expected figures need cohort mode: they forecast the open applications of the leads.",
+        "Ожидаемые показатели — только для когорт: это прогноз по открытым заявкам лидов.",
+    ),
+    "trend_volume_caption": ("Leads by week and stage", "Лиды по неделям и этапам"),
+    # managers and leads
+    "leaderboard_note": (
+        "Every column counts the leads that belong to the manager (its owner, else whoever "
+        "dialled it first), whoever called them; the SLA counts the callback cases it owns, the "
+        "score its scored calls.",
+        "Все колонки считают лидов менеджера (он владелец или первым позвонил), кто бы им ни "
+        "звонил; SLA — его случаи перезвона, оценка — его оценённые звонки.",
+    ),
+    "nothing_in_period": ("Nothing in this period.", "За этот период ничего нет."),
+    "leads_by_stage": ("Leads by stage", "Лиды по этапам"),
+    "stage_now_0": ("Not reached yet", "Ещё не дозвонились"),
+    "stage_now_1": ("Reached, no conversation yet", "Дозвонились, разговора ещё не было"),
+    "stage_now_2": ("Waiting for a second call", "Ждут второго звонка"),
+    "stage_now_3": ("Second call made, no application", "Второй звонок был, заявки нет"),
+    "stage_now_4": ("Open applications", "Открытые заявки"),
+    "stage_now_5": ("Contract signed", "Договор подписан"),
+    "no_leads": ("No leads.", "Лидов нет."),
+    "leads_count": ("Leads", "Лидов"),
+    "first_of": ("The first {shown} of {total}.", "Первые {shown} из {total}."),
+    "lead": ("Lead", "Лид"),
+    "stage": ("Stage", "Этап"),
+    "status": ("Status", "Статус"),
+    "campaign": ("Campaign", "Кампания"),
+    "phones": ("Phones", "Телефоны"),
+    "owner": ("Owner", "Ответственный"),
+    "timeline": ("Timeline", "История"),
+    "next_page": ("Next page", "Следующая страница"),
+    "tl_call": ("Call", "Звонок"),
+    "tl_application": ("Application", "Заявка"),
+    "tl_contract": ("Contract", "Договор"),
+    "all_leads": ("All leads", "Все лиды"),
+    "search_leads": ("Company or contact", "Компания или контакт"),
+}
