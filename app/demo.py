@@ -30,8 +30,7 @@ from app.calls.events import CallStatus, Direction
 from app.config import Settings
 from app.db import Database
 from app.quality.defaults import DEFAULT_CHECKLIST_ID as DEFAULT_CHECKLIST
-from app.recordings.download import RecordingDownloader
-from app.recordings.worker import RecordingWorker, storage_for
+from app.recordings.worker import recording_worker
 from app.webhooks.providers import get_adapter
 from app.webhooks.providers.generic import DEMO_RECORDING_BASE
 from app.webhooks.providers.simulation import CallSpec
@@ -646,22 +645,12 @@ async def store_recordings(database: Database, settings: Settings) -> int:
     audio checks, hashing, ``storage_for(settings)``, the stored row); only their HTTP client is
     wired to ``_demo_pbx`` instead of the network, and the PBX's hosts resolve to this machine.
     """
-    storage = storage_for(settings)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(_demo_pbx)) as client:
-        worker = RecordingWorker(
-            database,
-            storage,
-            RecordingDownloader(
-                client,
-                storage,
-                max_bytes=settings.recordings_max_bytes,
-                allow_private_hosts=True,
-                resolver=_this_machine,
-            ),
-            batch_size=settings.recordings_worker_batch,
-            lease=timedelta(seconds=settings.recordings_claim_seconds),
-            poll_interval=settings.recordings_poll_seconds,
-        )
+    # The demo PBX's hosts resolve to this machine, which the download guard refuses otherwise.
+    demo = settings.model_copy(update={"recordings_allow_private_hosts": True})
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(_demo_pbx)) as client,
+        recording_worker(database, demo, client=client, resolver=_this_machine) as worker,
+    ):
         claimed = 0
         while batch := await worker.run_once():
             claimed += batch

@@ -91,13 +91,19 @@ def api_app() -> FastAPI:
     return create_app(get_settings(), run_worker=False)
 
 
-async def run_background_work(settings: Settings, *, cdr_sync: bool, cdr_every: float) -> None:
-    """Download recordings (and sync FreePBX CDRs with ``cdr_sync``) until SIGINT or SIGTERM."""
-    database = Database(create_engine(settings))
+def stop_on_signals() -> asyncio.Event:
+    """An event that SIGINT or SIGTERM sets: background loops finish their work and return."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def run_background_work(settings: Settings, *, cdr_sync: bool, cdr_every: float) -> None:
+    """Download recordings (and sync FreePBX CDRs with ``cdr_sync``) until SIGINT or SIGTERM."""
+    database = Database(create_engine(settings))
+    stop = stop_on_signals()
     try:
         async with recording_worker(database, settings) as recordings:
             tasks = [recordings.run(stop)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,7 @@ from app.config import get_settings
 from app.db import Database, create_engine
 from app.errors import ProblemError
 from app.logging import configure_logging
+from app.serving import stop_on_signals
 
 cdr_cli = typer.Typer(help="Asterisk/FreePBX call detail records.", no_args_is_help=True)
 
@@ -96,10 +96,7 @@ def cdr_sync(
 
     async def run_forever() -> None:
         database = Database(create_engine(settings))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        stop = stop_on_signals()
         try:
             await freepbx_sync.run_forever(database, integration, every=every, stop=stop)
         finally:

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import httpx
 import structlog
 
 from app.config import RecordingsStorage, Settings
 from app.db import Database, utcnow
 from app.recordings.download import RecordingDownloader, StoredRecording
 from app.recordings.errors import RecordingFetchError
-from app.recordings.http_client import make_http_client
+from app.recordings.http_client import Resolver, make_http_client
 from app.recordings.models import RecordingStatus
 from app.recordings.repository import RecordingJob, recording_repository
 from app.recordings.s3 import RecordingStorageUnavailable, S3Storage, make_s3_client
@@ -306,12 +307,23 @@ def storage_for(settings: Settings) -> RecordingStorage:
 
 @contextlib.asynccontextmanager
 async def recording_worker(
-    database: Database, settings: Settings, *, clock: Callable[[], datetime] = utcnow
+    database: Database,
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    client: httpx.AsyncClient | None = None,
+    resolver: Resolver | None = None,
 ) -> AsyncIterator[RecordingWorker]:
-    """A worker with its own HTTP client, closed when the block ends."""
+    """A worker with its own HTTP client, closed when the block ends.
+
+    ``client`` and ``resolver`` stand in for the network (the demo's PBX of its own); the
+    client is then the caller's to close.
+    """
     storage = storage_for(settings)
     await storage.verify()
-    async with make_http_client(settings) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        if client is None:
+            client = await stack.enter_async_context(make_http_client(settings))
         yield RecordingWorker(
             database,
             storage,
@@ -320,6 +332,7 @@ async def recording_worker(
                 storage,
                 max_bytes=settings.recordings_max_bytes,
                 allow_private_hosts=settings.recordings_allow_private_hosts,
+                resolver=resolver,
             ),
             batch_size=settings.recordings_worker_batch,
             lease=timedelta(seconds=settings.recordings_claim_seconds),
