@@ -39,10 +39,12 @@ async def test_64_parallel_api_requests_and_webhooks_during_them(
     # (SQLAlchemy returns connections from shielded tasks, which inherit the context).
     held: dict[int, int] = {}
     worst = 0
+    webhook_checkouts = 0
 
     def checkout(_dbapi: object, _record: object, _proxy: object) -> None:
-        nonlocal worst
+        nonlocal worst, webhook_checkouts
         request = _REQUEST.get()
+        webhook_checkouts += request < 0
         held[request] = held.get(request, 0) + 1
         worst = max(worst, held[request])
 
@@ -57,14 +59,11 @@ async def test_64_parallel_api_requests_and_webhooks_during_them(
         _REQUEST.set(n)
         return await client.get(urls[n % len(urls)], headers=office.anna)
 
-    async def webhook(n: int) -> float:
+    async def webhook(n: int) -> Response:
         _REQUEST.set(-1 - n)
         await asyncio.sleep(0.01 * n)
-        started = time.perf_counter()
         event_body = ended_event(f"during-{n}", f"d{n}", number=f"+7916200{n:04d}")
-        response = await post_event(client, office.integration_id, event_body)
-        assert response.status_code == 200, response.text
-        return time.perf_counter() - started
+        return await post_event(client, office.integration_id, event_body)
 
     started = time.perf_counter()
     results = await asyncio.gather(
@@ -73,10 +72,11 @@ async def test_64_parallel_api_requests_and_webhooks_during_them(
     elapsed = time.perf_counter() - started
     event.remove(pool, "checkout", checkout)
     event.remove(pool, "checkin", checkin)
-    statuses = [r.status_code for r in results[:PARALLEL]]  # type: ignore[union-attr]
-    assert statuses == [200] * PARALLEL, statuses
-    webhook_seconds = results[PARALLEL:]
-    assert max(webhook_seconds) < 1.0, webhook_seconds  # type: ignore[type-var]
+    statuses = [r.status_code for r in results]
+    assert statuses == [200] * (PARALLEL + 5), statuses
+    # Not how fast the webhooks were (on one event loop the 64 requests' own work delays them on a
+    # loaded machine), but that they never waited for this pool: they have their own.
+    assert webhook_checkouts == 0, "a webhook took a connection of the API's pool"
     assert worst == 1, "a request held two pooled connections at once"
     # With the old deadlock this took the pool timeout (30 s) and answered 500s.
     assert elapsed < 20, elapsed
